@@ -1,0 +1,51 @@
+# memoryd: `make run` starts the service on its embedded default, `make test`
+# runs every check CI runs. Both install what they need themselves.
+SHELL := /bin/bash
+GO ?= go
+export CGO_ENABLED ?= 0
+FUZZTIME ?= 20s
+
+.PHONY: run build generate check-generate lint-spec vet test test-go fuzz bench clean
+
+run: build
+	./bin/memoryd serve
+
+build:
+	$(GO) build -o bin/memoryd ./server/cmd/memoryd
+
+generate:
+	$(GO) generate ./gen/...
+
+# check-generate fails when gen/ differs from what `make generate` produces.
+check-generate:
+	@tmp=$$(mktemp -d) && cp -r gen $$tmp/before && $(GO) generate ./gen/... && \
+	if ! diff -r $$tmp/before gen >/dev/null; then \
+		diff -r $$tmp/before gen | head -40; rm -rf $$tmp; \
+		echo "gen/ is stale or hand-edited: run make generate and commit the result"; exit 1; fi; \
+	rm -rf $$tmp; echo "gen/ is up to date"
+
+lint-spec:
+	bash tools/speclint/lint.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.gen\.go$$')" || \
+		{ gofmt -l . | grep -v '\.gen\.go$$'; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -count=1 -timeout 20m ./...
+
+# A bounded fuzz run of the JSON request bodies through a real server.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCreateMemoryBody$$' -fuzztime $(FUZZTIME) ./server/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzSearchBody$$' -fuzztime $(FUZZTIME) ./server/httpapi
+
+test: check-generate vet lint-spec test-go fuzz
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/embed/uselite
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/vector/memindex
+	$(GO) test -run '^$$' -bench . ./server/store
+
+clean:
+	rm -rf bin

@@ -1,0 +1,130 @@
+// Package app wires memoryd's parts together from a Config and runs them.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/auth"
+	"github.com/memoryd/memoryd/server/embed"
+	"github.com/memoryd/memoryd/server/httpapi"
+	"github.com/memoryd/memoryd/server/ratelimit"
+	"github.com/memoryd/memoryd/server/service"
+	"github.com/memoryd/memoryd/server/store"
+	"github.com/memoryd/memoryd/server/vector/memindex"
+)
+
+// Version is set at build time (-ldflags "-X ...app.Version=...").
+var Version = "dev"
+
+// NewLogger returns the process logger.
+func NewLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully. ready, when
+// non-nil, receives the bound address once the listener is up (tests).
+func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, ready chan<- string) error {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	defer st.Close()
+	emb, err := embed.New(cfg.Embed)
+	if err != nil {
+		return fmt.Errorf("embedder: %w", err)
+	}
+	log.Info("embedder ready", "model", emb.Model(), "dims", emb.Dims())
+	svc := service.New(st, memindex.New(), emb, service.WithLogger(log), service.WithMaxTextBytes(cfg.MaxTextBytes))
+	start := time.Now()
+	n, err := svc.LoadIndex(ctx)
+	if err != nil {
+		return fmt.Errorf("loading vectors: %w", err)
+	}
+	log.Info("vector index loaded", "vectors", n, "duration", time.Since(start))
+	if err := bootstrapKey(ctx, st, cfg.BootstrapWorkspace, stdout, log); err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: Version}, svc, st,
+		auth.NewAuthenticator(st), ratelimit.New(ratelimit.Limits{
+			memoryd.TierFree: cfg.RateFree, memoryd.TierPro: cfg.RatePro, memoryd.TierEnterprise: cfg.RateEnt,
+		}), log)
+	h, err := api.Handler()
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, h, log, ready)
+}
+
+// bootstrapKey creates the first API key when the database has none, and
+// prints it once: it is stored only as a hash.
+func bootstrapKey(ctx context.Context, st memoryd.MemoryStore, ws string, stdout io.Writer, log *slog.Logger) error {
+	keys, err := st.ListKeys(ctx)
+	if err != nil || len(keys) > 0 {
+		return err
+	}
+	secret, k, err := auth.NewKey(ctx, st, []string{ws}, memoryd.TierUnlimited, "admin")
+	if err != nil {
+		return fmt.Errorf("creating the first API key: %w", err)
+	}
+	log.Info("created the first API key; it is shown once", "key_id", k.ID, "workspace", ws)
+	fmt.Fprintf(stdout, "\nmemoryd: first start, created an API key for workspace %q (shown once, keep it):\n\n    %s\n\n"+
+		"    export MEMORYD_API_KEY=%s\n\n", ws, secret, secret)
+	return nil
+}
+
+func serve(ctx context.Context, cfg Config, h http.Handler, log *slog.Logger, ready chan<- string) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("memoryd listening", "addr", "http://"+ln.Addr().String()+httpapi.BasePath, "version", Version,
+		"db", redactDSN(cfg.DB))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// redactDSN hides a password in a postgres:// DSN for logs.
+func redactDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 {
+		return dsn
+	}
+	creds := dsn[scheme+3 : at]
+	if user, _, ok := strings.Cut(creds, ":"); ok {
+		return dsn[:scheme+3] + user + ":***" + dsn[at:]
+	}
+	return dsn
+}

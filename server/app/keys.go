@@ -1,0 +1,98 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/auth"
+	"github.com/memoryd/memoryd/server/store"
+)
+
+const keysUsage = `usage:
+  memoryd keys create --db DSN --workspace W [--workspace W2] [--tier free|pro|enterprise] [--user U]
+  memoryd keys list   --db DSN
+  memoryd keys revoke --db DSN KEY_ID`
+
+// RunKeys runs `memoryd keys ...`. create prints only the new secret on
+// stdout, so scripts can capture it; everything else goes to stderr.
+func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(keysUsage)
+	}
+	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db, tier, user string
+	var workspaces multi
+	str(fs, &db, "db", "sqlite://./data/memoryd.db", "database")
+	if args[0] == "create" {
+		fs.Var(&workspaces, "workspace", "workspace the key may use (repeat for several)")
+		fs.StringVar(&tier, "tier", "", "rate-limit tier: free, pro or enterprise (default: unlimited)")
+		fs.StringVar(&user, "user", "", "user recorded as the author of changes made with the key")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	defer st.Close()
+	switch args[0] {
+	case "create":
+		if fs.NArg() > 0 {
+			return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), keysUsage)
+		}
+		secret, k, err := auth.NewKey(ctx, st, workspaces, memoryd.Tier(tier), user)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "created %s for workspaces %s\n", k.ID, strings.Join(k.Workspaces, ","))
+		_, err = fmt.Fprintln(stdout, secret)
+		return err
+	case "list":
+		return listKeys(ctx, st, stdout)
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New(keysUsage)
+		}
+		if err := st.RevokeKey(ctx, fs.Arg(0)); err != nil {
+			return fmt.Errorf("revoking %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stderr, "revoked %s\n", fs.Arg(0))
+		return nil
+	}
+	return errors.New(keysUsage)
+}
+
+func listKeys(ctx context.Context, st memoryd.MemoryStore, w io.Writer) error {
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tWORKSPACES\tTIER\tUSER\tCREATED\tREVOKED")
+	for _, k := range keys {
+		tier, revoked := string(k.Tier), "-"
+		if tier == "" {
+			tier = "unlimited"
+		}
+		if k.RevokedAt != nil {
+			revoked = k.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, strings.Join(k.Workspaces, ","), tier, k.User,
+			k.CreatedAt.Format(time.RFC3339), revoked)
+	}
+	return tw.Flush()
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }

@@ -1,0 +1,263 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	ev "github.com/memoryd/memoryd/gen/events"
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// chunk is how many ring entries a connection handles between two looks
+// at its timers and the shutdown signal.
+const chunk = 256
+
+// errClosing ends a connection because the server shuts down.
+var errClosing = errors.New("stream closing")
+
+// conn is one open stream. It holds a cursor into the log and nothing
+// else of the events: it reads the shared ring (or the store) after it.
+type conn struct {
+	s   *Stream
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	id  string
+	req *request
+
+	cursor    int64 // last log seq delivered or skipped
+	boardGen  int64 // last snapshot generation sent
+	pace      *pacer
+	lastWrite time.Time
+	renewed   time.Time // when the write deadline was last pushed back
+	scratch   []*entry
+}
+
+// loop streams until the client goes away or the server closes.
+func (c *conn) loop(ctx context.Context) error {
+	hb := time.NewTicker(c.req.heartbeat)
+	defer hb.Stop()
+	ka := time.NewTicker(c.s.cfg.Keepalive)
+	defer ka.Stop()
+	for {
+		wake := c.s.hub.waiter() // before reading: no change is missed
+		more, err := c.pump(ctx)
+		if err != nil {
+			return err
+		}
+		if more {
+			wake = closedChan
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.s.closing:
+			return errClosing
+		case <-wake:
+		case <-hb.C:
+			err = c.heartbeat()
+		case <-ka.C:
+			if time.Since(c.lastWrite) >= c.s.cfg.Keepalive*9/10 {
+				err = c.write(keepaliveFrame, true)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// pump sends what is new: snapshots, then log events after the cursor.
+// more reports that a full chunk was handled and more may be waiting.
+func (c *conn) pump(ctx context.Context) (bool, error) {
+	if err := c.sendSnapshots(); err != nil {
+		return false, err
+	}
+	entries, ok := c.s.hub.read(c.scratch[:0], c.cursor, chunk)
+	c.scratch = entries
+	if !ok {
+		return c.pumpStore(ctx)
+	}
+	wrote := false
+	for i, e := range entries {
+		if c.req.sub.matches(e) {
+			if err := c.paced(ctx, wrote); err != nil {
+				return false, err
+			}
+			if err := c.write(e.frame, false); err != nil {
+				return false, err
+			}
+			wrote = true
+		}
+		c.cursor = e.seq
+		entries[i] = nil // let evicted entries go
+	}
+	if wrote {
+		if err := c.flush(); err != nil {
+			return false, err
+		}
+	}
+	return len(entries) == chunk, nil
+}
+
+// pumpStore serves a cursor older than the ring from the store, one batch
+// at a time, until the cursor reaches the ring.
+func (c *conn) pumpStore(ctx context.Context) (bool, error) {
+	st, batch := c.s.store, c.s.cfg.ReadBatch
+	evs, err := st.ReadEvents(ctx, c.req.sub.workspace, c.cursor, batch)
+	if err != nil {
+		return false, err
+	}
+	// Checked after the read: if nothing after the cursor was pruned by
+	// now, the read saw every event after it.
+	first, _, err := st.EventBounds(ctx)
+	if err != nil {
+		return false, err
+	}
+	if perr := checkRange(c.cursor, first, c.cursor); perr != nil {
+		return false, c.restart(perr, c.s.hub.head())
+	}
+	wrote := false
+	for _, e := range evs {
+		en := newEntry(c.s.hub.epoch, e)
+		if c.req.sub.matches(en) {
+			if err := c.paced(ctx, wrote); err != nil {
+				return false, err
+			}
+			if err := c.write(en.frame, false); err != nil {
+				return false, err
+			}
+			wrote = true
+		}
+		c.cursor = e.Seq
+	}
+	if len(evs) < batch {
+		// The store has nothing more for this workspace, up to at least
+		// the ring's floor: continue from the ring.
+		c.cursor = max(c.cursor, c.s.hub.floor())
+	}
+	if wrote {
+		if err := c.flush(); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// paced waits for the connection's next event slot, flushing first so
+// the client has what was already written while it waits.
+func (c *conn) paced(ctx context.Context, pending bool) error {
+	d := c.pace.reserve(time.Now())
+	if d <= 0 {
+		return nil
+	}
+	if pending {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.s.closing:
+		return errClosing
+	case <-t.C:
+		return nil
+	}
+}
+
+// sendSnapshots sends the latest periodic snapshots this connection wants
+// and has not had yet. Their id is the connection's position, so they
+// never move a client's resume point.
+func (c *conn) sendSnapshots() error {
+	b := c.s.hub.snapshots()
+	if b.gen == c.boardGen {
+		return nil
+	}
+	c.boardGen = b.gen
+	pos := c.s.hub.position(c.cursor)
+	wrote := false
+	if b.health != nil && c.req.sub.wantsType(memoryd.EventSystemHealth) {
+		if err := c.write(frame(pos, memoryd.EventSystemHealth, b.health), false); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	if a := b.analytics[c.req.sub.workspace]; a != nil && c.req.sub.wantsType(memoryd.EventAnalyticsUpdate) {
+		if err := c.write(frame(pos, memoryd.EventAnalyticsUpdate, a), false); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	if wrote {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *conn) heartbeat() error {
+	status := ev.HeartbeatStatusHealthy
+	if st := c.s.hub.snapshots().healthStatus; st != "" {
+		status = ev.HeartbeatStatus(st)
+	}
+	pos := c.s.hub.position(c.cursor)
+	return c.send(typeHeartbeat, pos, ev.Heartbeat{Timestamp: time.Now().UTC(), Status: status,
+		ConnectionId: c.id, Position: pos})
+}
+
+// restart tells the client its position is unusable and moves the cursor
+// to seq (the end of the log).
+func (c *conn) restart(perr *positionError, seq int64) error {
+	c.cursor = seq
+	pos := c.s.hub.position(seq)
+	return c.send(typeRestart, pos, ev.Restart{Reason: perr.Reason, Message: perr.Message, Position: pos})
+}
+
+// sendError sends an error event (no id: it moves no resume point).
+func (c *conn) sendError(code, msg string, retry time.Duration) error {
+	return c.send(typeError, "", ev.StreamError{Code: code, Message: msg, RetryAfter: int(retry / time.Millisecond)})
+}
+
+// send encodes a control message and writes it at once.
+func (c *conn) send(typ, id string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var f []byte
+	if id == "" {
+		f = append([]byte("event: "+typ+"\ndata: "), data...)
+		f = append(f, '\n', '\n')
+	} else {
+		f = frame(id, typ, data)
+	}
+	return c.write(f, true)
+}
+
+// write writes b, renewing the write deadline so only a client that
+// accepts nothing for WriteTimeout is dropped.
+func (c *conn) write(b []byte, flush bool) error {
+	now := time.Now()
+	if now.Sub(c.renewed) > c.s.cfg.WriteTimeout/8 {
+		// Renewed sparingly: a deadline change is a timer update, which
+		// adds up over thousands of connections.
+		_ = c.rc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
+		c.renewed = now
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return err
+	}
+	c.lastWrite = now
+	if flush {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *conn) flush() error { return c.rc.Flush() }

@@ -1,0 +1,234 @@
+package events
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// Listener is implemented by stores that can wake the hub when an event is
+// appended (PostgreSQL LISTEN/NOTIFY, in-process for SQLite). The channel
+// carries the new event's seq (a hint only: the hub reads by position) and
+// is closed when the subscription ends.
+type Listener interface {
+	Listen(ctx context.Context) (<-chan int64, error)
+}
+
+// hub tails the event log for the whole process: one reader, one encoding
+// per event, one shared ring, one broadcast channel.
+type hub struct {
+	store memoryd.MemoryStore
+	epoch string
+	cfg   Config
+	log   *slog.Logger
+
+	mu   sync.RWMutex
+	ring *ring
+	// wake is closed (and replaced) whenever the ring or the board changes;
+	// waiting connections take it before reading, so no wake-up is lost.
+	wake   chan struct{}
+	board  board
+	counts map[string]*counts
+}
+
+// counts are one workspace's log events during the current snapshot period.
+type counts struct{ created, updated, deleted, searches int }
+
+func newHub(ctx context.Context, st memoryd.MemoryStore, cfg Config, log *slog.Logger) (*hub, error) {
+	epoch, err := st.Epoch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, last, err := st.EventBounds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &hub{store: st, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
+		wake: make(chan struct{}), counts: map[string]*counts{}}, nil
+}
+
+// run tails the log until ctx ends.
+func (h *hub) run(ctx context.Context) {
+	notify := h.listen(ctx)
+	poll := time.NewTicker(h.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		if err := h.catchUp(ctx); err != nil && ctx.Err() == nil {
+			h.log.Warn("reading the event log", "err", err, "after", h.head())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-notify:
+			if !ok {
+				notify = nil // resubscribe on the next poll tick
+				continue
+			}
+			drain(notify)
+		case <-poll.C:
+			if notify == nil {
+				notify = h.listen(ctx)
+			}
+		}
+	}
+}
+
+// listen subscribes to the store's wake-ups; nil (poll only) when it has
+// none or the subscription fails.
+func (h *hub) listen(ctx context.Context) <-chan int64 {
+	l, ok := h.store.(Listener)
+	if !ok {
+		return nil
+	}
+	ch, err := l.Listen(ctx)
+	if err != nil {
+		h.log.Warn("event log wake-ups unavailable, polling", "err", err, "interval", h.cfg.PollInterval)
+		return nil
+	}
+	return ch
+}
+
+// drain coalesces wake-ups that arrived while the hub was reading: one
+// read after them serves them all.
+func drain(ch <-chan int64) {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// catchUp reads and shares every event after the hub's head.
+func (h *hub) catchUp(ctx context.Context) error {
+	for {
+		evs, err := h.store.ReadEvents(ctx, "", h.head(), h.cfg.ReadBatch)
+		if err != nil {
+			return err
+		}
+		h.ingest(evs)
+		if len(evs) < h.cfg.ReadBatch {
+			return nil
+		}
+	}
+}
+
+// ingest encodes events once (outside the lock) and publishes them.
+func (h *hub) ingest(evs []*memoryd.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	entries := make([]*entry, len(evs))
+	for i, e := range evs {
+		entries[i] = newEntry(h.epoch, e)
+	}
+	h.mu.Lock()
+	for _, e := range entries {
+		if e.seq <= h.ring.head {
+			continue // already shared (a read overlapping a previous one)
+		}
+		h.ring.push(e)
+		h.count(e)
+	}
+	h.broadcastLocked()
+	h.mu.Unlock()
+}
+
+func newEntry(epoch string, e *memoryd.Event) *entry {
+	return &entry{seq: e.Seq, ws: e.Workspace, typ: e.Type, payload: e.Payload,
+		frame: frame(encodePosition(epoch, e.Seq), e.Type, e.Payload)}
+}
+
+func (h *hub) count(e *entry) {
+	c := h.counts[e.ws]
+	if c == nil {
+		c = &counts{}
+		h.counts[e.ws] = c
+	}
+	switch e.typ {
+	case memoryd.EventMemoryCreated:
+		c.created++
+	case memoryd.EventMemoryUpdated:
+		c.updated++
+	case memoryd.EventMemoryDeleted:
+		c.deleted++
+	case memoryd.EventSearchPerformed:
+		c.searches++
+	}
+}
+
+// takeCounts returns the period's counts and starts a new period.
+func (h *hub) takeCounts() map[string]*counts {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.counts
+	h.counts = map[string]*counts{}
+	return c
+}
+
+func (h *hub) broadcastLocked() {
+	close(h.wake)
+	h.wake = make(chan struct{})
+}
+
+// waiter returns the channel closed by the next change.
+func (h *hub) waiter() <-chan struct{} {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.wake
+}
+
+// head is the newest seq the hub has shared.
+func (h *hub) head() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.ring.head
+}
+
+// floor is the seq above which the ring is complete.
+func (h *hub) floor() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.ring.floor
+}
+
+// read appends to dst up to max entries after cursor; ok is false when
+// cursor is older than the ring (read the store instead).
+func (h *hub) read(dst []*entry, cursor int64, max int) ([]*entry, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.ring.after(dst, cursor, max)
+}
+
+func (h *hub) position(seq int64) string { return encodePosition(h.epoch, seq) }
+
+// board holds the latest periodic snapshots. gen changes with every
+// publication, so a connection sends each snapshot at most once.
+type board struct {
+	gen          int64
+	health       []byte
+	healthStatus string
+	analytics    map[string][]byte
+}
+
+// publish replaces the snapshots and wakes every connection.
+func (h *hub) publish(health []byte, status string, analytics map[string][]byte) {
+	h.mu.Lock()
+	h.board = board{gen: h.board.gen + 1, health: health, healthStatus: status, analytics: analytics}
+	h.broadcastLocked()
+	h.mu.Unlock()
+}
+
+// snapshots returns the current board (its fields are never mutated).
+func (h *hub) snapshots() board {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.board
+}

@@ -1,0 +1,443 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	ev "github.com/memoryd/memoryd/gen/events"
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+func TestWelcomeFirstAndHeaders(t *testing.T) {
+	e := newEnv(t, quiet())
+	resp := e.get(e.keyA, q("events", "memory.created,memory.deleted", "filters[user_id]", "u1", "heartbeat", "40"), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for h, want := range map[string]string{
+		"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+	} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("%s: %q, want %q", h, got, want)
+		}
+	}
+	if resp.Header.Get("Content-Encoding") != "" {
+		t.Error("the stream must not be compressed")
+	}
+	c := newSSEClient(resp)
+	defer c.close()
+	if r := c.raw(t); r.retry != "3000" {
+		t.Fatalf("first message %+v, want retry: 3000", r)
+	}
+	m := c.next(t)
+	var w ev.Welcome
+	m.decode(t, &w)
+	if m.event != "welcome" || w.Heartbeat != 40 || w.Workspace != "a" || w.Filters["user_id"] != "u1" ||
+		fmt.Sprint(w.Events) != "[memory.created memory.deleted]" || w.ConnectionId == "" || w.Retry != 3000 {
+		t.Fatalf("welcome %s %+v", m.event, w)
+	}
+	if w.Position != w.Head || seqOf(t, w.Position, e.epoch()) != 0 {
+		t.Fatalf("a fresh stream starts at the end: position %q head %q", w.Position, w.Head)
+	}
+}
+
+func TestLiveEvents(t *testing.T) {
+	e := newEnv(t, quiet())
+	c, _ := e.open(e.keyA, "", nil)
+	created := e.create("a", "mem_1", map[string]any{"user_id": "u1"})
+	expectEvent(t, c.nextData(t), created, e.epoch())
+	deleted := e.remove("a", "mem_1")
+	expectEvent(t, c.nextData(t), deleted, e.epoch())
+}
+
+func TestResumeReplaysExactlyTheMissedEvents(t *testing.T) {
+	e := newEnv(t, quiet())
+	epoch := e.epoch()
+	c, _ := e.open(e.keyA, "", nil)
+	var evs []*memoryd.Event
+	for i := range 3 {
+		evs = append(evs, e.create("a", fmt.Sprint("mem_", i), nil))
+	}
+	var ids []string
+	for _, want := range evs {
+		m := c.nextData(t)
+		expectEvent(t, m, want, epoch)
+		ids = append(ids, m.id)
+	}
+	c.close()
+	for i := 3; i < 6; i++ {
+		evs = append(evs, e.create("a", fmt.Sprint("mem_", i), nil))
+	}
+	for _, via := range []string{"header", "query"} {
+		t.Run(via, func(t *testing.T) {
+			var c *sseClient
+			var w ev.Welcome
+			if via == "header" {
+				// The stale query parameter loses to the header, as on an
+				// EventSource reconnection.
+				c, w = e.open(e.keyA, q("last_event_id", ids[2]), map[string]string{"Last-Event-ID": ids[0]})
+			} else {
+				c, w = e.open(e.keyA, q("last_event_id", ids[0]), nil)
+			}
+			defer c.close()
+			if w.Position != ids[0] {
+				t.Fatalf("welcome position %q, want the resumed one %q", w.Position, ids[0])
+			}
+			for _, want := range evs[1:] {
+				expectEvent(t, c.nextData(t), want, epoch)
+			}
+			live := e.create("a", "mem_live_"+via, nil)
+			evs = append(evs, live)
+			expectEvent(t, c.nextData(t), live, epoch)
+		})
+	}
+}
+
+func TestResumeOlderThanTheRingReadsTheStore(t *testing.T) {
+	cfg := quiet()
+	cfg.RingSize = 4
+	cfg.ReadBatch = 3
+	e := newEnv(t, cfg)
+	epoch := e.epoch()
+	c, _ := e.open(e.keyA, "", nil)
+	var evs []*memoryd.Event
+	for i := range 20 {
+		ws := "a"
+		if i%3 == 0 {
+			ws = "b" // interleaved events of another workspace
+		}
+		evs = append(evs, e.create(ws, fmt.Sprint("mem_", i), nil))
+	}
+	var first message
+	for i, want := range evs {
+		if want.Workspace != "a" {
+			continue
+		}
+		m := c.nextData(t)
+		expectEvent(t, m, want, epoch)
+		if i == 1 {
+			first = m
+		}
+	}
+	c.close()
+	c2, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": first.id})
+	for _, want := range evs[2:] {
+		if want.Workspace == "a" {
+			expectEvent(t, c2.nextData(t), want, epoch)
+		}
+	}
+	live := e.create("a", "mem_live", nil)
+	expectEvent(t, c2.nextData(t), live, epoch)
+}
+
+func TestUnusablePositionRestarts(t *testing.T) {
+	e := newEnv(t, quiet())
+	epoch := e.epoch()
+	var last *memoryd.Event
+	for i := range 5 {
+		last = e.create("a", fmt.Sprint("mem_", i), nil)
+	}
+	if _, err := e.st.PruneEvents(context.Background(), time.Now().Add(time.Hour), 2); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[ev.RestartReason]string{
+		ev.Malformed:    "not-a-position",
+		ev.ForeignEpoch: position("another-epoch", 1),
+		ev.Future:       position(epoch, last.Seq+100),
+		ev.Pruned:       position(epoch, 1),
+	}
+	for reason, pos := range cases {
+		t.Run(string(reason), func(t *testing.T) {
+			c, w := e.open(e.keyA, "", map[string]string{"Last-Event-ID": pos})
+			defer c.close()
+			m := c.next(t)
+			var r ev.Restart
+			m.decode(t, &r)
+			if m.event != "restart" || r.Reason != reason || r.Position != w.Head || m.id != w.Head || r.Message == "" {
+				t.Fatalf("got %s %+v id %q, want restart %s at %q", m.event, r, m.id, reason, w.Head)
+			}
+			live := e.create("a", "mem_after_"+string(reason), nil)
+			expectEvent(t, c.nextData(t), live, epoch)
+		})
+	}
+	// The last retained positions are still usable: no restart, and the
+	// next event is the one after.
+	c, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": position(epoch, last.Seq-2)})
+	m := c.nextData(t)
+	if m.event != memoryd.EventMemoryCreated || seqOf(t, m.id, epoch) != last.Seq-1 {
+		t.Fatalf("got %s %s, want the event after the oldest kept position", m.event, m.id)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	cfg := quiet()
+	cfg.MinHeartbeat = 30 * time.Second
+	e := newEnv(t, cfg)
+	e.expectStatus(e.get(e.keyA, "", map[string]string{"Accept": "application/json"}), 406, "NOT_ACCEPTABLE")
+	// 406 is checked before the parameters.
+	e.expectStatus(e.get(e.keyA, q("events", "bogus"), map[string]string{"Accept": "text/html"}), 406, "NOT_ACCEPTABLE")
+	e.expectStatus(e.get(e.keyA, q("events", "memory.created,bogus"), nil), 400, "INVALID_REQUEST")
+	e.expectStatus(e.get(e.keyA, q("heartbeat", "10"), nil), 400, "INVALID_REQUEST")
+	e.expectStatus(e.get(e.keyA, q("filters", "x"), nil), 400, "INVALID_REQUEST")
+	e.expectStatus(e.get("", "", nil), 401, "UNAUTHORIZED")
+	e.expectStatus(e.get(e.keyA, "", map[string]string{"X-Workspace-ID": "b"}), 403, "FORBIDDEN")
+	for _, accept := range []string{"*/*", "text/*", "text/event-stream"} {
+		c, _ := e.open(e.keyA, "", map[string]string{"Accept": accept})
+		c.close()
+	}
+}
+
+func TestConnectionLimitPerKey(t *testing.T) {
+	cfg := quiet()
+	cfg.MaxStreamsPerKey = 2
+	e := newEnv(t, cfg)
+	c1, _ := e.open(e.keyA, "", nil)
+	c2, _ := e.open(e.keyA, "", map[string]string{"X-Workspace-ID": "a2"})
+	resp := e.get(e.keyA, "", nil)
+	body := e.expectStatus(resp, 429, "RATE_LIMITED")
+	if resp.Header.Get("Retry-After") == "" || body["retry_after"] == nil {
+		t.Fatalf("429 without retry_after: %v %v", resp.Header, body)
+	}
+	// Another key is not affected.
+	c3, _ := e.open(e.keyB, "", nil)
+	defer c3.close()
+	c1.close()
+	c2.close()
+	// A slot frees once the server notices the close.
+	for i := 0; ; i++ {
+		resp := e.get(e.keyA, "", nil)
+		if resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		resp.Body.Close()
+		if i > 200 {
+			t.Fatal("the closed streams never freed their slots")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWorkspaceIsolation(t *testing.T) {
+	e := newEnv(t, quiet())
+	epoch := e.epoch()
+	ca, _ := e.open(e.keyA, "", nil)
+	ca2, _ := e.open(e.keyA, "", map[string]string{"X-Workspace-ID": "a2"})
+	cb, _ := e.open(e.keyB, "", nil)
+	inB := e.create("b", "mem_b", nil)
+	inA2 := e.create("a2", "mem_a2", nil)
+	inA := e.create("a", "mem_a", nil)
+	expectEvent(t, ca.nextData(t), inA, epoch)
+	expectEvent(t, ca2.nextData(t), inA2, epoch)
+	expectEvent(t, cb.nextData(t), inB, epoch)
+	// And a resume of b's position from a's stream only replays a's events.
+	c, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": position(epoch, 0)})
+	expectEvent(t, c.nextData(t), inA, epoch)
+}
+
+func TestEventsAndMetadataFilters(t *testing.T) {
+	e := newEnv(t, quiet())
+	epoch := e.epoch()
+	onlyDeletes, _ := e.open(e.keyA, q("events", "memory.deleted"), nil)
+	onlyU1, _ := e.open(e.keyA, q("filters[user_id]", "u1"), nil)
+	tagged, _ := e.open(e.keyA, q("filters[tags]", "work", "events", "memory.created"), nil)
+	e.create("a", "mem_u2", map[string]any{"user_id": "u2"})
+	u1 := e.create("a", "mem_u1", map[string]any{"user_id": "u1", "tags": []any{"home", "work"}})
+	del := e.remove("a", "mem_u2")
+	expectEvent(t, onlyDeletes.nextData(t), del, epoch)
+	expectEvent(t, onlyU1.nextData(t), u1, epoch)
+	expectEvent(t, tagged.nextData(t), u1, epoch)
+	// The deletion carries no user_id: the user_id filter skips it.
+	after := e.create("a", "mem_u1b", map[string]any{"user_id": "u1"})
+	expectEvent(t, onlyU1.nextData(t), after, epoch)
+}
+
+func TestHeartbeatPositionResumesAFilteredStream(t *testing.T) {
+	e := newEnv(t, quiet())
+	epoch := e.epoch()
+	c, w := e.open(e.keyA, q("events", "memory.deleted", "heartbeat", "1"), nil)
+	var last *memoryd.Event
+	for i := range 3 {
+		last = e.create("a", fmt.Sprint("mem_", i), nil) // filtered out
+	}
+	// Heartbeats follow the cursor past the filtered events.
+	var hb ev.Heartbeat
+	var m message
+	for {
+		m = c.next(t)
+		if m.event != "heartbeat" {
+			t.Fatalf("unexpected %s", m.event)
+		}
+		m.decode(t, &hb)
+		if seqOf(t, hb.Position, epoch) == last.Seq {
+			break
+		}
+	}
+	if m.id != hb.Position || hb.ConnectionId != w.ConnectionId || hb.Status != ev.HeartbeatStatusHealthy {
+		t.Fatalf("heartbeat id %q data %+v", m.id, hb)
+	}
+	c.close()
+	del := e.remove("a", "mem_1")
+	c2, w2 := e.open(e.keyA, q("events", "memory.deleted"), map[string]string{"Last-Event-ID": m.id})
+	if w2.Position != m.id {
+		t.Fatalf("resumed at %q, want %q", w2.Position, m.id)
+	}
+	expectEvent(t, c2.nextData(t), del, epoch)
+}
+
+func TestPacingDelaysButNeverDrops(t *testing.T) {
+	cfg := quiet()
+	cfg.EventsPerMinute = 1200 // 20 per second
+	cfg.PaceBurst = 2
+	e := newEnv(t, cfg)
+	epoch := e.epoch()
+	c, _ := e.open(e.keyA, "", nil)
+	var evs []*memoryd.Event
+	for i := range 30 {
+		evs = append(evs, e.create("a", fmt.Sprint("mem_", i), nil))
+	}
+	for _, want := range evs {
+		expectEvent(t, c.nextData(t), want, epoch)
+	}
+}
+
+func TestShutdownSendsAnErrorEvent(t *testing.T) {
+	e := newEnv(t, quiet())
+	c, _ := e.open(e.keyA, "", nil)
+	e.stream.Close()
+	rest := c.expectEnd(t)
+	if len(rest) == 0 || rest[len(rest)-1].event != "error" {
+		t.Fatalf("stream ended with %+v, want an error event", rest)
+	}
+	var se ev.StreamError
+	rest[len(rest)-1].decode(t, &se)
+	if se.Code != "UNAVAILABLE" || se.RetryAfter != 3000 || rest[len(rest)-1].hasID {
+		t.Fatalf("error event %+v", se)
+	}
+	e.expectStatus(e.get(e.keyA, "", nil), http.StatusServiceUnavailable, "UNAVAILABLE")
+}
+
+func TestUserActivityIsLogged(t *testing.T) {
+	cfg := quiet()
+	cfg.DisableActivity = false
+	e := newEnv(t, cfg)
+	watcher, _ := e.open(e.keyA, q("events", "user.activity"), nil)
+	// The watcher's own connect comes first.
+	var ua ev.UserActivity
+	watcher.nextData(t).decode(t, &ua)
+	if ua.Action != ev.StreamConnected || ua.UserId != "user-a" {
+		t.Fatalf("first activity %+v", ua)
+	}
+	other, w := e.open(e.keyA, "", nil)
+	m := watcher.nextData(t)
+	m.decode(t, &ua)
+	if m.event != "user.activity" || ua.Action != ev.StreamConnected || ua.ConnectionId == nil || *ua.ConnectionId != w.ConnectionId {
+		t.Fatalf("got %s %+v", m.event, ua)
+	}
+	other.close()
+	m = watcher.nextData(t)
+	m.decode(t, &ua)
+	if ua.Action != ev.StreamDisconnected || *ua.ConnectionId != w.ConnectionId {
+		t.Fatalf("got %+v", ua)
+	}
+	// Replayable: a resume from before sees them again.
+	c, _ := e.open(e.keyA, q("events", "user.activity"), map[string]string{"Last-Event-ID": position(e.epoch(), 0)})
+	c.nextData(t).decode(t, &ua)
+	if ua.Action != ev.StreamConnected {
+		t.Fatalf("replayed %+v", ua)
+	}
+}
+
+func TestSnapshotsAndKeepalive(t *testing.T) {
+	cfg := quiet()
+	cfg.SnapshotInterval = 50 * time.Millisecond
+	cfg.Keepalive = 50 * time.Millisecond
+	e := newEnv(t, cfg)
+	c, w := e.open(e.keyA, q("events", "system.health,analytics.update"), nil)
+	e.create("a", "mem_1", nil)
+	var health ev.SystemHealth
+	var an ev.AnalyticsUpdate
+	sawHealth, sawKeepalive := false, false
+	for !sawHealth || an.Counters.MemoriesCreated == 0 || !sawKeepalive {
+		m := c.raw(t)
+		switch {
+		case m.comment == "keepalive":
+			sawKeepalive = true
+		case m.event == "system.health":
+			m.decode(t, &health)
+			sawHealth = true
+			if m.id != w.Position {
+				t.Fatalf("snapshot id %q, want the connection's position %q", m.id, w.Position)
+			}
+		case m.event == "analytics.update":
+			m.decode(t, &an)
+			if an.Workspace != "a" || an.ActiveStreams != 1 || an.PeriodSeconds != 0 {
+				t.Fatalf("analytics %+v", an)
+			}
+		case m.event == "memory.created":
+			t.Fatal("memory.created was not subscribed")
+		}
+	}
+	if health.Services.Database != ev.ServiceStatusHealthy || health.Status != ev.SystemHealthStatusHealthy ||
+		health.Metrics.MemoryUsage <= 0 || health.Metrics.CpuUsage < 0 {
+		t.Fatalf("health %+v", health)
+	}
+}
+
+func TestTickets(t *testing.T) {
+	e := newEnv(t, quiet())
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/stream/tickets", nil)
+	req.Header.Set("Authorization", "Bearer "+e.keyA)
+	req.Header.Set("X-Workspace-ID", "a2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("ticket: %v %v", resp.StatusCode, err)
+	}
+	var tk struct {
+		Ticket, Workspace string
+		ExpiresAt         time.Time `json:"expires_at"`
+	}
+	decodeBody(t, resp, &tk)
+	if tk.Workspace != "a2" || time.Until(tk.ExpiresAt) < 4*time.Minute {
+		t.Fatalf("ticket %+v", tk)
+	}
+	// Usable several times (EventSource reconnections), for its workspace.
+	for range 2 {
+		c, w := e.open("", q("ticket", tk.Ticket), nil)
+		if w.Workspace != "a2" {
+			t.Fatalf("ticket stream in %q", w.Workspace)
+		}
+		c.close()
+	}
+	forged := tk.Ticket[:len(tk.Ticket)-2] + "xx"
+	e.expectStatus(e.get("", q("ticket", forged), nil), 401, "UNAUTHORIZED")
+	e.expectStatus(e.get("", q("ticket", "st_"), nil), 401, "UNAUTHORIZED")
+	e.expectStatus(e.get("", q("ticket", tk.Ticket), map[string]string{"X-Workspace-ID": "a"}), 403, "FORBIDDEN")
+	// Revoking the key kills its tickets at once.
+	keys, _ := e.st.ListKeys(context.Background())
+	for _, k := range keys {
+		if k.User == "user-a" {
+			if err := e.st.RevokeKey(context.Background(), k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.expectStatus(e.get("", q("ticket", tk.Ticket), nil), 401, "UNAUTHORIZED")
+}
+
+func TestTwoNodesShareTheLog(t *testing.T) {
+	// A second Stream over another handle on the same database, as a
+	// second node: it has no in-process wake-up from the first, so it
+	// relies on the poll fallback.
+	cfg := quiet()
+	cfg.PollInterval = 20 * time.Millisecond
+	e := newEnv(t, cfg)
+	c, _ := e.open(e.keyA, "", nil)
+	ev1 := e.create("a", "mem_1", nil)
+	expectEvent(t, c.nextData(t), ev1, e.epoch())
+	_ = strconv.Itoa
+}

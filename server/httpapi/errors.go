@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[string]int{
+	memoryd.EINVALID:      http.StatusBadRequest,
+	memoryd.EUNAUTHORIZED: http.StatusUnauthorized,
+	memoryd.EFORBIDDEN:    http.StatusForbidden,
+	memoryd.ENOTFOUND:     http.StatusNotFound,
+	memoryd.ENOTACCEPT:    http.StatusNotAcceptable,
+	memoryd.ECONFLICT:     http.StatusConflict,
+	memoryd.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	memoryd.ERATELIMITED:  http.StatusTooManyRequests,
+	memoryd.EINTERNAL:     http.StatusInternalServerError,
+	memoryd.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+type envelope struct {
+	Error      string         `json:"error"`
+	Message    string         `json:"message"`
+	Details    map[string]any `json:"details,omitempty"`
+	RetryAfter *int           `json:"retry_after,omitempty"`
+}
+
+// writeError writes err in the error envelope. Errors that are not
+// *memoryd.Error are internal: logged with the request id, shown as a
+// generic message.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *memoryd.Error
+	if !errors.As(err, &e) || statusOf[e.Code] == 0 {
+		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path,
+			"request_id", requestID(r.Context()))
+		e = &memoryd.Error{Code: memoryd.EINTERNAL, Message: "Internal server error"}
+	}
+	body := envelope{Error: e.Code, Message: e.Message, Details: e.Details}
+	if e.Code == memoryd.ERATELIMITED {
+		secs, _ := e.Details["retry_after"].(int)
+		body.RetryAfter = &secs
+		body.Details = nil
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeJSON(w, statusOf[e.Code], body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// validationError turns a kin-openapi request validation error into the
+// client error it describes.
+func validationError(err error) *memoryd.Error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &memoryd.Error{Code: memoryd.ETOOLARGE, Message: "Request body is larger than the server accepts",
+			Details: map[string]any{"max_body_bytes": mbe.Limit}}
+	}
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return &memoryd.Error{Code: memoryd.EINVALID, Message: "Invalid request"}
+	}
+	if re.Parameter != nil {
+		return &memoryd.Error{Code: memoryd.EINVALID,
+			Message: "Invalid parameter " + re.Parameter.Name + ": " + firstLine(reasonOf(re)),
+			Details: map[string]any{"parameter": re.Parameter.Name, "in": re.Parameter.In}}
+	}
+	return bodyError(re)
+}
+
+func reasonOf(re *openapi3filter.RequestError) string {
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		return se.Reason
+	}
+	if re.Err != nil {
+		return re.Err.Error()
+	}
+	return re.Reason
+}
+
+// bodyError lists missing fields (details.missing_fields, as the API seed
+// shows) and other field problems (details.fields: pointer -> reason).
+func bodyError(re *openapi3filter.RequestError) *memoryd.Error {
+	var missing []string
+	fields := map[string]any{}
+	for _, se := range schemaErrors(re.Err) {
+		ptr := strings.Join(se.JSONPointer(), ".")
+		if se.SchemaField == "required" {
+			missing = append(missing, ptr)
+			continue
+		}
+		if ptr == "" {
+			ptr = "body"
+		}
+		fields[ptr] = se.Reason
+	}
+	switch {
+	case len(missing) == 1 && len(fields) == 0:
+		return &memoryd.Error{Code: memoryd.EINVALID, Message: capitalise(missing[0]) + " field is required",
+			Details: map[string]any{"missing_fields": missing}}
+	case len(missing) > 0:
+		return &memoryd.Error{Code: memoryd.EINVALID, Message: "Required fields are missing or invalid",
+			Details: map[string]any{"missing_fields": missing, "fields": fields}}
+	case len(fields) > 0:
+		return &memoryd.Error{Code: memoryd.EINVALID, Message: "Request body is invalid: " + firstField(fields),
+			Details: map[string]any{"fields": fields}}
+	}
+	msg := "Request body is invalid"
+	if strings.Contains(re.Error(), "value is required but missing") {
+		msg = "Request body is required"
+	} else if strings.Contains(re.Error(), "Content-Type") {
+		msg = "Content-Type must be application/json"
+	} else if strings.Contains(strings.ToLower(re.Error()), "json") || strings.Contains(re.Error(), "parsing") {
+		msg = "Request body is not valid JSON"
+	}
+	return &memoryd.Error{Code: memoryd.EINVALID, Message: msg}
+}
+
+func schemaErrors(err error) []*openapi3.SchemaError {
+	var out []*openapi3.SchemaError
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, e := range me {
+			out = append(out, schemaErrors(e)...)
+		}
+		return out
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		out = append(out, se)
+	}
+	return out
+}
+
+func firstField(fields map[string]any) string {
+	best := ""
+	for k := range fields {
+		if best == "" || k < best {
+			best = k
+		}
+	}
+	return best + ": " + firstLine(fields[best].(string))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/auth"
+)
+
+type reqIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	s, _ := ctx.Value(reqIDKey{}).(string)
+	return s
+}
+
+// withRequestID tags each request with an id (the client's X-Request-ID when
+// sane), echoed in the response and in every log line about it.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if id == "" || len(id) > 128 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = "req_" + hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), reqIDKey{}, id)))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and SetWriteDeadline.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// withLogging logs one line per request and turns panics into 500s.
+func withLogging(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeError(rec, r, log, fmt.Errorf("panic: %v", v))
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)),
+				slog.String("request_id", requestID(r.Context())))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// withAuth authenticates every request except the public ones, then applies
+// the key's rate limit and the body size limit.
+func (s *Server) withAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.public(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.authenticate(r)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		if ok, wait := s.limiter.Allow(p.Key.ID, p.Key.Tier); !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			writeError(w, r, s.log, &memoryd.Error{Code: memoryd.ERATELIMITED, Message: "Too many requests",
+				Details: map[string]any{"retry_after": secs}})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	if s.stream != nil && r.URL.Path == s.base+"/stream" && r.URL.Query().Has("ticket") &&
+		r.Header.Get("Authorization") == "" {
+		return s.stream.AuthenticateTicket(r)
+	}
+	return s.auth.Authenticate(r)
+}
+
+// public reports whether r needs no key.
+func (s *Server) public(r *http.Request) bool {
+	switch r.URL.Path {
+	case s.base + "/health", s.base + "/ready", s.base + "/openapi.yaml", s.base + "/asyncapi.yaml":
+		return true
+	}
+	return false
+}

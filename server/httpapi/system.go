@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/memoryd/memoryd/gen/api"
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/auth"
+	"github.com/memoryd/memoryd/spec"
+)
+
+// GetHealth reports that the process is up.
+func (s *Server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
+	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk, Version: nonEmpty(s.cfg.Version)}, nil
+}
+
+// GetReadiness checks the database.
+func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
+	checks := map[string]string{"database": "ok", "embedder": s.svc.Embedder().Model()}
+	if _, _, err := s.store.EventBounds(ctx); err != nil {
+		s.log.ErrorContext(ctx, "readiness: database", "err", err)
+		checks["database"] = "unavailable"
+		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil
+	}
+	return api.GetReadiness200JSONResponse{Status: api.HealthStatusOk, Checks: &checks}, nil
+}
+
+// GetOpenAPI serves spec/openapi.yaml as written.
+func (s *Server) GetOpenAPI(ctx context.Context, _ api.GetOpenAPIRequestObject) (api.GetOpenAPIResponseObject, error) {
+	b, err := spec.Files.ReadFile("openapi.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return api.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(b), ContentLength: int64(len(b))}, nil
+}
+
+// StreamEvents is served by the stream handler mounted with WithStream;
+// without one the endpoint is unavailable.
+func (s *Server) StreamEvents(ctx context.Context, _ api.StreamEventsRequestObject) (api.StreamEventsResponseObject, error) {
+	return nil, errors.New("stream endpoint not mounted")
+}
+
+// CreateStreamTicket issues a browser stream ticket for the caller's workspace.
+func (s *Server) CreateStreamTicket(ctx context.Context, _ api.CreateStreamTicketRequestObject) (api.CreateStreamTicketResponseObject, error) {
+	if s.stream == nil {
+		return nil, &memoryd.Error{Code: memoryd.EUNAVAILABLE, Message: "The stream is not enabled on this server"}
+	}
+	p := auth.FromContext(ctx)
+	t, exp, err := s.stream.IssueTicket(p)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateStreamTicket201JSONResponse{Ticket: t, Workspace: p.Workspace, ExpiresAt: exp}, nil
+}

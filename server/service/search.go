@@ -1,0 +1,192 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/memoryd/memoryd/gen/events"
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// Search modes.
+const (
+	ModeSemantic = "semantic"
+	ModeKeyword  = "keyword"
+	ModeHybrid   = "hybrid"
+)
+
+// SearchQuery is a search request.
+type SearchQuery struct {
+	Query     string
+	Embedding []float32 // semantic search by vector instead of Query
+	Mode      string
+	Limit     int
+	Threshold float32
+	Filter    memoryd.Filter
+	// FilterJSON is the filters object as the client sent it, echoed in the
+	// search.performed event.
+	FilterJSON map[string]any
+}
+
+// Hit is one search result.
+type Hit struct {
+	Memory *memoryd.Memory
+	Score  float32
+}
+
+// SearchResult is the ranked hits, best first.
+type SearchResult struct {
+	Hits    []Hit
+	Elapsed time.Duration
+}
+
+// exactBelow is the filter match count under which a semantic search scans
+// the matching rows exactly instead of walking the approximate index.
+const exactBelow = 5000
+
+// idSearcher is implemented by indexes that can rank an explicit id list.
+type idSearcher interface {
+	SearchIDs(workspace string, query []float32, k int, ids []string) ([]memoryd.Scored, error)
+}
+
+// Search ranks the workspace's memories and records a search.performed event.
+func (s *Service) Search(ctx context.Context, a Actor, q SearchQuery) (*SearchResult, error) {
+	start := time.Now()
+	scored, err := s.rank(ctx, a, q)
+	if err != nil {
+		return nil, err
+	}
+	hits, err := s.load(ctx, a.Workspace, scored, q.Threshold)
+	if err != nil {
+		return nil, err
+	}
+	res := &SearchResult{Hits: hits, Elapsed: time.Since(start)}
+	s.recordSearch(ctx, a, q, res)
+	return res, nil
+}
+
+func (s *Service) rank(ctx context.Context, a Actor, q SearchQuery) ([]memoryd.Scored, error) {
+	switch q.Mode {
+	case ModeKeyword:
+		return s.store.KeywordSearch(ctx, a.Workspace, q.Query, q.Filter, q.Limit)
+	case ModeHybrid:
+		return s.hybrid(ctx, a, q)
+	default:
+		return s.semantic(ctx, a, q)
+	}
+}
+
+func (s *Service) queryVector(ctx context.Context, q SearchQuery) ([]float32, error) {
+	if q.Embedding != nil {
+		return q.Embedding, s.checkVector("embedding", q.Embedding)
+	}
+	e, err := s.embed(ctx, q.Query)
+	return e.Vector, err
+}
+
+// semantic applies the filter before ranking: the matching ids restrict the
+// candidates, never an over-fetch that is then trimmed.
+func (s *Service) semantic(ctx context.Context, a Actor, q SearchQuery) ([]memoryd.Scored, error) {
+	vec, err := s.queryVector(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if isEmpty(q.Filter) {
+		return s.index.Search(a.Workspace, vec, q.Limit, nil)
+	}
+	ids, err := s.store.MatchIDs(ctx, a.Workspace, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	if ids2, ok := s.index.(idSearcher); ok && len(ids) < exactBelow {
+		return ids2.SearchIDs(a.Workspace, vec, q.Limit, ids)
+	}
+	allowed := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		allowed[id] = struct{}{}
+	}
+	return s.index.Search(a.Workspace, vec, q.Limit, func(id string) bool { _, ok := allowed[id]; return ok })
+}
+
+// hybrid fuses the semantic and keyword rankings by reciprocal rank fusion
+// (k=60), rescaled so a memory ranked first by both scores 1.
+func (s *Service) hybrid(ctx context.Context, a Actor, q SearchQuery) ([]memoryd.Scored, error) {
+	wide := q
+	wide.Limit = max(q.Limit*4, 50)
+	sem, err := s.semantic(ctx, a, wide)
+	if err != nil {
+		return nil, err
+	}
+	kw, err := s.store.KeywordSearch(ctx, a.Workspace, q.Query, q.Filter, wide.Limit)
+	if err != nil {
+		return nil, err
+	}
+	const k = 60
+	fused := map[string]float32{}
+	for _, list := range [][]memoryd.Scored{sem, kw} {
+		for rank, h := range list {
+			fused[h.ID] += 1 / float32(k+rank+1)
+		}
+	}
+	out := make([]memoryd.Scored, 0, len(fused))
+	for id, sc := range fused {
+		out = append(out, memoryd.Scored{ID: id, Score: sc * (k + 1) / 2})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out[:min(len(out), q.Limit)], nil
+}
+
+func isEmpty(f memoryd.Filter) bool {
+	return f.Type == "" && f.Source == "" && len(f.Tags) == 0 && len(f.Metadata) == 0 &&
+		f.CreatedAfter == nil && f.CreatedBefore == nil
+}
+
+// load fetches the memories of the hits above the threshold, keeping order.
+func (s *Service) load(ctx context.Context, ws string, scored []memoryd.Scored, threshold float32) ([]Hit, error) {
+	ids := make([]string, 0, len(scored))
+	for _, sc := range scored {
+		if sc.Score >= threshold {
+			ids = append(ids, sc.ID)
+		}
+	}
+	mems, err := s.store.GetMemories(ctx, ws, ids)
+	if err != nil {
+		return nil, err
+	}
+	hits := make([]Hit, 0, len(ids))
+	for _, sc := range scored {
+		if m, ok := mems[sc.ID]; ok && sc.Score >= threshold {
+			hits = append(hits, Hit{Memory: m, Score: sc.Score})
+		}
+	}
+	return hits, nil
+}
+
+// recordSearch appends search.performed; a failure is logged, not returned,
+// since the search itself succeeded.
+func (s *Service) recordSearch(ctx context.Context, a Actor, q SearchQuery, res *SearchResult) {
+	filters := q.FilterJSON
+	if filters == nil {
+		filters = map[string]any{}
+	}
+	mode := events.SearchPerformedMode(q.Mode)
+	payload, err := json.Marshal(events.SearchPerformed{
+		Query: q.Query, Mode: &mode, ResultsCount: len(res.Hits),
+		ExecutionTime: float64(res.Elapsed.Microseconds()) / 1000, UserId: a.User,
+		Timestamp: s.now().UTC(), Filters: filters,
+	})
+	if err == nil {
+		err = s.store.AppendEvent(ctx, &memoryd.Event{Workspace: a.Workspace, Type: memoryd.EventSearchPerformed,
+			Payload: payload, CreatedAt: s.now().UTC()})
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "recording search.performed", "err", err)
+	}
+}
