@@ -1,0 +1,195 @@
+// Package pgtest starts a throwaway PostgreSQL server for tests: a fresh
+// cluster in a temporary directory on a free loopback port, run as the
+// postgres user when the tests run as root (the server refuses root). The
+// binaries come from Debian's postgresql package, which tools/pg/
+// ensure-postgres.sh installs (make test runs it; so does Start when they
+// are missing).
+package pgtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// Server is a running throwaway cluster.
+type Server struct {
+	dir  string
+	port int
+	bin  string
+	cred *syscall.Credential
+	seq  atomic.Int64
+}
+
+var (
+	shared     *Server
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+// Main runs the package's tests and stops the shared server afterwards;
+// call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Stop()
+	}
+	os.Exit(code)
+}
+
+// DSN returns the DSN of a new, empty database on the shared server of
+// this test process, starting the server on first use. It fails the test
+// (never skips) when PostgreSQL cannot run.
+func DSN(t testing.TB) string {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = Start() })
+	if sharedErr != nil {
+		t.Fatalf("pgtest: %v", sharedErr)
+	}
+	dsn, err := shared.NewDatabase()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return dsn
+}
+
+// Start initialises and starts a cluster.
+func Start() (*Server, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("running as root needs the postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	if s.dir, err = os.MkdirTemp("", "memoryd-pg-"); err != nil {
+		return nil, err
+	}
+	if s.cred != nil {
+		if err := os.Chown(s.dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			return nil, err
+		}
+	}
+	if s.port, err = freePort(); err != nil {
+		return nil, err
+	}
+	data := filepath.Join(s.dir, "data")
+	if err := s.run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	// fsync off: a test cluster trades durability for speed.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", s.port, s.dir)
+	if err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		s.cleanup()
+		return nil, fmt.Errorf("%w\n%s", err, log)
+	}
+	return s, nil
+}
+
+// NewDatabase creates an empty database and returns its DSN.
+func (s *Server) NewDatabase() (string, error) {
+	name := fmt.Sprintf("test_%d_%d", os.Getpid(), s.seq.Add(1))
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(s.dsn("postgres"))))
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
+	}
+	return s.dsn(name), nil
+}
+
+// Stop shuts the cluster down and removes its files.
+func (s *Server) Stop() {
+	s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
+	s.cleanup()
+}
+
+func (s *Server) dsn(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+}
+
+func (s *Server) cleanup() { os.RemoveAll(s.dir) }
+
+func (s *Server) run(tool string, args ...string) error {
+	cmd := exec.Command(filepath.Join(s.bin, tool), args...)
+	cmd.Dir = s.dir
+	if s.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", tool, err, out)
+	}
+	return nil
+}
+
+// binDir finds the newest installed PostgreSQL, installing it if needed.
+func binDir() (string, error) {
+	find := func() string {
+		m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+		sort.Strings(m)
+		if len(m) == 0 {
+			return ""
+		}
+		return filepath.Dir(m[len(m)-1])
+	}
+	if d := find(); d != "" {
+		return d, nil
+	}
+	script, err := findScript()
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("bash", script).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("install postgresql: %w\n%s", err, out)
+	}
+	if d := find(); d != "" {
+		return d, nil
+	}
+	return "", fmt.Errorf("postgresql binaries not found after install")
+}
+
+// findScript locates tools/pg/ensure-postgres.sh from the test's directory.
+func findScript() (string, error) {
+	dir, _ := os.Getwd()
+	for ; dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		p := filepath.Join(dir, "tools/pg/ensure-postgres.sh")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("postgresql is not installed and tools/pg/ensure-postgres.sh was not found")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// notifyChannel is the PostgreSQL NOTIFY channel that wakes log tailers.
+const notifyChannel = "memoryd_events"
+
+type eventRow struct {
+	Seq       int64  `bun:"seq"`
+	Workspace string `bun:"workspace"`
+	Type      string `bun:"type"`
+	Payload   string `bun:"payload"`
+	CreatedAt int64  `bun:"created_at"`
+}
+
+// write runs fn in a write transaction; fn returns the event it appended
+// (or nil), and tailers are woken once the transaction has committed.
+func (s *Store) write(ctx context.Context, fn func(tx bun.Tx) (*memoryd.Event, error)) error {
+	var ev *memoryd.Event
+	err := s.wdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		ev, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if ev != nil && s.wake != nil {
+		s.wake.notify(ev.Seq)
+	}
+	return nil
+}
+
+// appendEvent gives ev the next log position and stores it. It runs last
+// in its transaction: the counter row stays locked until commit, so
+// positions become visible in order.
+func (s *Store) appendEvent(ctx context.Context, tx bun.Tx, ev *memoryd.Event) error {
+	if ev == nil {
+		return fmt.Errorf("store: a change needs an event")
+	}
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = time.Now().UTC()
+	}
+	if err := tx.NewRaw("UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(ctx, &ev.Seq); err != nil {
+		return fmt.Errorf("store: next event position: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO events (seq, workspace, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+		ev.Seq, ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: append event: %w", err)
+	}
+	if s.pg {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", notifyChannel, strconv.FormatInt(ev.Seq, 10)); err != nil {
+			return fmt.Errorf("store: notify: %w", err)
+		}
+	}
+	return nil
+}
+
+// AppendEvent appends an event that comes with no change.
+func (s *Store) AppendEvent(ctx context.Context, ev *memoryd.Event) error {
+	return s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+		return ev, s.appendEvent(ctx, tx, ev)
+	})
+}
+
+// ReadEvents returns up to limit events after position after, in order;
+// workspace "" reads all workspaces.
+func (s *Store) ReadEvents(ctx context.Context, workspace string, after int64, limit int) ([]*memoryd.Event, error) {
+	q := s.db.NewSelect().Table("events").Column("seq", "workspace", "type", "payload", "created_at").
+		Where("seq > ?", after).OrderExpr("seq ASC").Limit(limit)
+	if workspace != "" {
+		q = q.Where("workspace = ?", workspace)
+	}
+	var rows []eventRow
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	out := make([]*memoryd.Event, len(rows))
+	for i, r := range rows {
+		out[i] = &memoryd.Event{Seq: r.Seq, Workspace: r.Workspace, Type: r.Type, Payload: []byte(r.Payload), CreatedAt: fromMicros(r.CreatedAt)}
+	}
+	return out, nil
+}
+
+// EventBounds returns the oldest retained and the newest position.
+// With an empty log both are the counter, so a client at that position
+// is current and anything older has been pruned.
+func (s *Store) EventBounds(ctx context.Context) (first, last int64, err error) {
+	var counter int64
+	if err := s.db.QueryRowContext(ctx, "SELECT seq FROM event_counter WHERE id = 1").Scan(&counter); err != nil {
+		return 0, 0, fmt.Errorf("store: event bounds: %w", err)
+	}
+	var lo, hi *int64
+	if err := s.db.QueryRowContext(ctx, "SELECT min(seq), max(seq) FROM events").Scan(&lo, &hi); err != nil {
+		return 0, 0, fmt.Errorf("store: event bounds: %w", err)
+	}
+	if lo == nil {
+		if counter == 0 {
+			return 0, 0, nil
+		}
+		return counter + 1, counter, nil
+	}
+	return *lo, counter, nil
+}
+
+// PruneEvents deletes events created before before (zero: no age limit)
+// and all but the newest keep (<= 0: no count limit).
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, keep int64) (int64, error) {
+	var total int64
+	if !before.IsZero() {
+		res, err := s.wdb.ExecContext(ctx, "DELETE FROM events WHERE created_at < ?", micros(before))
+		if err != nil {
+			return 0, fmt.Errorf("store: prune events: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	if keep > 0 {
+		res, err := s.wdb.ExecContext(ctx, "DELETE FROM events WHERE seq <= (SELECT seq FROM event_counter WHERE id = 1) - ?", keep)
+		if err != nil {
+			return total, fmt.Errorf("store: prune events: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}

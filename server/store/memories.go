@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// PutMemory inserts m or replaces the memory with the same id.
+func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(prev *memoryd.Memory) (*memoryd.Event, error)) (bool, *memoryd.Event, error) {
+	var created bool
+	var ev *memoryd.Event
+	err := s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+		if s.pg {
+			// Serialise writers of one id, including two inserts of a new id.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(? || '/' || ?, 0))", m.Workspace, m.ID); err != nil {
+				return nil, err
+			}
+		}
+		prev, err := s.current(ctx, tx, m.Workspace, m.ID)
+		if err != nil && !errors.Is(err, memoryd.ErrNotFound) {
+			return nil, err
+		}
+		var prevMemory *memoryd.Memory
+		if prev != nil {
+			prevMemory = prev.Memory
+		}
+		if ev, err = mkEvent(prevMemory); err != nil {
+			return nil, err
+		}
+		if prev == nil {
+			created = true
+			err = s.insertMemory(ctx, tx, m)
+		} else {
+			err = s.replaceMemory(ctx, tx, prev.rid, m)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ev, s.appendEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return false, nil, err
+	}
+	return created, ev, nil
+}
+
+// UpdateMemory applies update to the stored version and saves the result.
+func (s *Store) UpdateMemory(ctx context.Context, workspace, id string, update func(cur *memoryd.Memory) (*memoryd.Event, error)) (*memoryd.Memory, *memoryd.Event, error) {
+	var cur *storedMemory
+	var ev *memoryd.Event
+	err := s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+		var err error
+		if cur, err = s.current(ctx, tx, workspace, id); err != nil {
+			return nil, err
+		}
+		if ev, err = update(cur.Memory); err != nil {
+			return nil, err
+		}
+		if err := s.replaceMemory(ctx, tx, cur.rid, cur.Memory); err != nil {
+			return nil, err
+		}
+		return ev, s.appendEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cur.Memory, ev, nil
+}
+
+// DeleteMemory removes a memory and appends its event.
+func (s *Store) DeleteMemory(ctx context.Context, workspace, id string, mkEvent func(prev *memoryd.Memory) (*memoryd.Event, error)) (*memoryd.Event, error) {
+	var ev *memoryd.Event
+	err := s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+		prev, err := s.current(ctx, tx, workspace, id)
+		if err != nil {
+			return nil, err
+		}
+		if ev, err = mkEvent(prev.Memory); err != nil {
+			return nil, err
+		}
+		for _, q := range []string{"DELETE FROM memory_tags WHERE rid = ?", "DELETE FROM memories WHERE rid = ?"} {
+			if _, err := tx.ExecContext(ctx, q, prev.rid); err != nil {
+				return nil, err
+			}
+		}
+		if !s.pg {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM memories_fts WHERE rowid = ?", prev.rid); err != nil {
+				return nil, err
+			}
+		}
+		return ev, s.appendEvent(ctx, tx, ev)
+	})
+	return ev, err
+}
+
+// GetMemory returns one memory of workspace.
+func (s *Store) GetMemory(ctx context.Context, workspace, id string) (*memoryd.Memory, error) {
+	m, err := s.current(ctx, s.db, workspace, id)
+	if err != nil {
+		return nil, err
+	}
+	return m.Memory, nil
+}
+
+// GetMemories loads the memories of workspace with the given ids.
+func (s *Store) GetMemories(ctx context.Context, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
+	out := make(map[string]*memoryd.Memory, len(ids))
+	const chunk = 500
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		var rows []memoryRow
+		err := s.db.NewRaw("SELECT "+memoryColumns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.In(ids[:n])).Scan(ctx, &rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: get memories: %w", err)
+		}
+		for i := range rows {
+			m, err := rows[i].memory()
+			if err != nil {
+				return nil, err
+			}
+			out[m.ID] = m
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// EachVector calls fn for every stored vector, in insertion order.
+func (s *Store) EachVector(ctx context.Context, fn func(workspace, id string, vec []float32) error) error {
+	var after int64
+	for {
+		var rows []memoryRow
+		err := s.db.NewRaw("SELECT m.rid, m.workspace, m.id, m.embedding FROM memories m WHERE m.rid > ? AND m.embedding IS NOT NULL ORDER BY m.rid LIMIT 1000", after).Scan(ctx, &rows)
+		if err != nil {
+			return fmt.Errorf("store: read vectors: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		for _, r := range rows {
+			if err := fn(r.Workspace, r.ID, decodeVector(r.Embedding)); err != nil {
+				return err
+			}
+		}
+		after = rows[len(rows)-1].RID
+	}
+}
+
+// storedMemory is a memory with its row id, needed to rewrite its rows.
+type storedMemory struct {
+	*memoryd.Memory
+	rid int64
+}
+
+// current reads one memory, locking its row on PostgreSQL when db is a
+// transaction (SQLite's single writer already excludes others).
+func (s *Store) current(ctx context.Context, db bun.IDB, workspace, id string) (*storedMemory, error) {
+	q := "SELECT " + memoryColumns + " FROM memories m WHERE m.workspace = ? AND m.id = ?"
+	if _, inTx := db.(bun.Tx); inTx && s.pg {
+		q += " FOR UPDATE"
+	}
+	var rows []memoryRow
+	if err := db.NewRaw(q, workspace, id).Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: get memory: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, memoryd.ErrNotFound
+	}
+	m, err := rows[0].memory()
+	if err != nil {
+		return nil, err
+	}
+	return &storedMemory{Memory: m, rid: rows[0].RID}, nil
+}
+
+func (s *Store) insertMemory(ctx context.Context, tx bun.Tx, m *memoryd.Memory) error {
+	r, err := toRow(m)
+	if err != nil {
+		return err
+	}
+	var rid int64
+	err = tx.NewRaw(`INSERT INTO memories (workspace, id, text, metadata, type, source, embedding, embedding_model, dims, tokens, created_at, updated_at, created_by, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`,
+		r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
+		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy).Scan(ctx, &rid)
+	if err != nil {
+		return fmt.Errorf("store: insert memory: %w", err)
+	}
+	return s.writeSideRows(ctx, tx, rid, m, false)
+}
+
+func (s *Store) replaceMemory(ctx context.Context, tx bun.Tx, rid int64, m *memoryd.Memory) error {
+	r, err := toRow(m)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE memories SET text = ?, metadata = ?, type = ?, source = ?, embedding = ?, embedding_model = ?, dims = ?, tokens = ?,
+created_at = ?, updated_at = ?, created_by = ?, updated_by = ? WHERE rid = ?`,
+		r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
+		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy, rid)
+	if err != nil {
+		return fmt.Errorf("store: update memory: %w", err)
+	}
+	return s.writeSideRows(ctx, tx, rid, m, true)
+}
+
+// writeSideRows keeps the tag index and (SQLite) the full-text table in
+// step with a memory row.
+func (s *Store) writeSideRows(ctx context.Context, tx bun.Tx, rid int64, m *memoryd.Memory, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM memory_tags WHERE rid = ?", rid); err != nil {
+			return err
+		}
+		if !s.pg {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM memories_fts WHERE rowid = ?", rid); err != nil {
+				return err
+			}
+		}
+	}
+	for _, tag := range m.Tags() {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", rid, tag); err != nil {
+			return fmt.Errorf("store: tags: %w", err)
+		}
+	}
+	if !s.pg {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)", rid, m.Text); err != nil {
+			return fmt.Errorf("store: full-text index: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+// Package store persists memories, the event log and API keys with bun, on
+// SQLite (the embedded default, pure Go) or PostgreSQL, chosen by the DSN.
+//
+// Every change to a memory appends its event to the log in the same
+// transaction (outbox), so the log never misses an acknowledged write.
+// Event positions (seq) come from a one-row counter updated last in the
+// transaction: the row lock orders appends by commit, so a reader tailing
+// the log by position can never see seq n+1 before seq n.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// Store implements memoryd.MemoryStore.
+type Store struct {
+	db  *bun.DB // reads (a pool)
+	wdb *bun.DB // writes: the same pool on PostgreSQL, one connection on SQLite
+	pg  bool
+
+	epochOnce sync.Once
+	epoch     string
+	epochErr  error
+
+	wake *wakeups // in-process wake-ups (SQLite); PostgreSQL uses NOTIFY
+}
+
+var _ memoryd.MemoryStore = (*Store)(nil)
+
+// Open connects to dsn ("sqlite://path", "postgres://..."), applies pending
+// migrations and returns the store.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var s *Store
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		s, err = openSQLite(strings.TrimPrefix(dsn, "sqlite://"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s = openPostgres(dsn)
+	default:
+		return nil, fmt.Errorf("store: unsupported database %q (want sqlite://path or postgres://...)", redact(dsn))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if _, err := s.Epoch(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite:// needs a file path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("store: create data directory: %w", err)
+		}
+	}
+	// WAL lets readers proceed while the single writer commits; NORMAL sync is
+	// durable against process crashes (the WAL is fsynced at checkpoints).
+	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	open := func(conns int) (*bun.DB, error) {
+		sqldb, err := sql.Open("sqlite", "file:"+path+q)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		sqldb.SetMaxOpenConns(conns)
+		sqldb.SetMaxIdleConns(conns)
+		return bun.NewDB(sqldb, sqlitedialect.New()), nil
+	}
+	// One writer connection serialises writes in Go instead of retrying
+	// SQLITE_BUSY; readers use a pool.
+	wdb, err := open(1)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := wdb.Exec("PRAGMA journal_mode=WAL"); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	rdb, err := open(8)
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	return &Store{db: rdb, wdb: wdb, wake: newWakeups()}, nil
+}
+
+func openPostgres(dsn string) *Store {
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	db := bun.NewDB(sqldb, pgdialect.New())
+	return &Store{db: db, wdb: db, pg: true}
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.wdb != s.db {
+		err = errors.Join(err, s.wdb.Close())
+	}
+	return err
+}
+
+// Ping checks the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Epoch returns the log's random id, created with the log.
+func (s *Store) Epoch(ctx context.Context) (string, error) {
+	s.epochOnce.Do(func() { s.epoch, s.epochErr = s.loadEpoch(ctx) })
+	if s.epochErr != nil {
+		// Retry on the next call rather than caching a transient failure.
+		err := s.epochErr
+		s.epochOnce = sync.Once{}
+		return "", err
+	}
+	return s.epoch, nil
+}
+
+func (s *Store) loadEpoch(ctx context.Context) (string, error) {
+	b := make([]byte, 8)
+	rand.Read(b)
+	if _, err := s.wdb.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('epoch', ?) ON CONFLICT (key) DO NOTHING", hex.EncodeToString(b)); err != nil {
+		return "", fmt.Errorf("store: create epoch: %w", err)
+	}
+	var epoch string
+	if err := s.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'epoch'").Scan(&epoch); err != nil {
+		return "", fmt.Errorf("store: read epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// redact hides a password in a DSN for error messages and logs.
+func redact(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return dsn[:scheme+3] + userinfo[:i] + ":***" + dsn[at:]
+	}
+	return dsn
+}
