@@ -48,7 +48,9 @@ func WithMaxTextBytes(n int) Option { return func(s *Service) { s.maxTextBytes =
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // WithClock replaces time.Now (tests).
-func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = func() time.Time { return now().Truncate(time.Microsecond) } }
+}
 
 // DefaultMaxTextBytes is the default text limit: 64 KiB.
 const DefaultMaxTextBytes = 64 << 10
@@ -57,7 +59,7 @@ const DefaultMaxTextBytes = 64 << 10
 func New(store memoryd.MemoryStore, index memoryd.VectorIndex, embedder memoryd.Embedder, opts ...Option) *Service {
 	s := &Service{
 		store: store, index: index, embedder: embedder,
-		log: slog.Default(), now: time.Now, maxTextBytes: DefaultMaxTextBytes,
+		log: slog.Default(), now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, maxTextBytes: DefaultMaxTextBytes,
 	}
 	for _, o := range opts {
 		o(s)

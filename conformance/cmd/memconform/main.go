@@ -1,0 +1,136 @@
+// Command memconform runs the memoryd conformance suite against a server.
+//
+//	memconform --base-url http://localhost:8080 --api-key mk_a --api-key-b mk_b
+//
+// Exit status: 0 when no MUST check failed, 1 when one did, 2 on bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/memoryd/memoryd/conformance"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type options struct {
+	cfg       conformance.Config
+	junit     string
+	json      string
+	list      bool
+	profiles  string
+	runFilter string
+}
+
+func parse(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("memconform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.cfg.BaseURL, "base-url", os.Getenv("MEMCONFORM_BASE_URL"), "server base URL, without /api/v1 (env MEMCONFORM_BASE_URL)")
+	fs.StringVar(&o.cfg.KeyA, "api-key", os.Getenv("MEMCONFORM_API_KEY"), "API key A (env MEMCONFORM_API_KEY)")
+	fs.StringVar(&o.cfg.KeyB, "api-key-b", os.Getenv("MEMCONFORM_API_KEY_B"), "API key B, of another workspace than A; isolation checks skip without it (env MEMCONFORM_API_KEY_B)")
+	fs.StringVar(&o.cfg.WorkspaceA, "workspace-a", "", "X-Workspace-ID to send with key A (optional)")
+	fs.StringVar(&o.cfg.WorkspaceB, "workspace-b", "", "X-Workspace-ID to send with key B (optional)")
+	fs.StringVar(&o.profiles, "profile", "core,stream", "comma-separated profiles: core, stream, limits")
+	fs.StringVar(&o.runFilter, "run", "", "only run checks whose ID matches this regular expression")
+	fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&o.json, "json", "", "write a JSON report to this file")
+	fs.IntVar(&o.cfg.OversizeBytes, "oversize-bytes", 8<<20, "body size the 413 checks send (must exceed the server's body limit)")
+	fs.IntVar(&o.cfg.RateRequests, "rate-requests", 1200, "requests the limits profile sends at most to reach a 429")
+	fs.BoolVar(&o.list, "list", false, "list the checks and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, p := range strings.Split(o.profiles, ",") {
+		switch p = strings.TrimSpace(p); conformance.Profile(p) {
+		case conformance.Core, conformance.Stream, conformance.Limits:
+			o.cfg.Profiles = append(o.cfg.Profiles, conformance.Profile(p))
+		case "":
+		default:
+			return nil, fmt.Errorf("unknown profile %q (core, stream, limits)", p)
+		}
+	}
+	if o.runFilter != "" {
+		re, err := regexp.Compile(o.runFilter)
+		if err != nil {
+			return nil, fmt.Errorf("--run: %w", err)
+		}
+		o.cfg.Run = re
+	}
+	if !o.list && (o.cfg.BaseURL == "" || o.cfg.KeyA == "") {
+		return nil, errors.New("--base-url and --api-key are required")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "memconform:", err)
+		}
+		return 2
+	}
+	if o.list {
+		for _, c := range conformance.Checks() {
+			fmt.Fprintf(stdout, "%-22s %-6s %-6s %-40s %s\n", c.ID, c.Level, c.Profile, c.Ref, c.Title)
+		}
+		return 0
+	}
+	o.cfg.Out = stdout
+	suite, err := conformance.New(o.cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "memconform:", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "memconform: %s, run %s, profiles %s\n", o.cfg.BaseURL, suite.RunID(), o.profiles)
+	rep := suite.Run(ctx, conformance.Checks())
+	fmt.Fprintf(stdout, "\n%d pass, %d fail, %d warn, %d skip in %s\n",
+		rep.Counts[conformance.Pass], rep.Counts[conformance.Fail], rep.Counts[conformance.Warn], rep.Counts[conformance.Skip], rep.Duration.Round(1e6))
+	if err := writeReports(o, rep); err != nil {
+		fmt.Fprintln(stderr, "memconform:", err)
+		return 2
+	}
+	if rep.Failed() {
+		return 1
+	}
+	return 0
+}
+
+func writeReports(o *options, rep *conformance.Report) error {
+	write := func(path string, f func(io.Writer) error) error {
+		if path == "" {
+			return nil
+		}
+		file, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := f(file); err != nil {
+			file.Close()
+			return err
+		}
+		return file.Close()
+	}
+	if err := write(o.junit, rep.WriteJUnit); err != nil {
+		return err
+	}
+	return write(o.json, rep.WriteJSON)
+}

@@ -1,0 +1,76 @@
+package uselite
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// text20 is a typical 20-word memory.
+const text20 = "The user prefers dark mode in every editor and wants short answers " +
+	"with code examples when asking about Go concurrency."
+
+func benchEmbed(b *testing.B, texts []string) {
+	e := newEmbedder(b)
+	ctx := context.Background()
+	if _, err := e.Embed(ctx, texts); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.Embed(ctx, texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "texts/s")
+}
+
+// BenchmarkEmbed20Words embeds one ~20-word text per call: the latency
+// of a single search query.
+func BenchmarkEmbed20Words(b *testing.B) {
+	if n := len(strings.Fields(text20)); n != 20 {
+		b.Fatalf("text20 has %d words", n)
+	}
+	benchEmbed(b, []string{text20})
+}
+
+// BenchmarkEmbedBatch32 embeds 32 different ~20-word texts per call: the
+// throughput of bulk ingestion.
+func BenchmarkEmbedBatch32(b *testing.B) {
+	words := strings.Fields(text20)
+	texts := make([]string, 32)
+	for i := range texts {
+		// Rotate the words so every text differs.
+		texts[i] = strings.Join(append(words[i%len(words):], words[:i%len(words)]...), " ")
+	}
+	benchEmbed(b, texts)
+}
+
+// BenchmarkTokenize measures the tokenizer alone.
+func BenchmarkTokenize(b *testing.B) {
+	e := newEmbedder(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Tokenize(text20)
+	}
+}
+
+// BenchmarkEmbed20WordsCold is BenchmarkEmbed20Words with the per-token
+// input table emptied before every call, as for a text whose tokens the
+// process has never seen.
+func BenchmarkEmbed20WordsCold(b *testing.B) {
+	e := newEmbedder(b)
+	ctx := context.Background()
+	texts := []string{text20}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range e.m.input.rows {
+			e.m.input.rows[i].Store(nil)
+		}
+		if _, err := e.Embed(ctx, texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "texts/s")
+}

@@ -1,0 +1,229 @@
+package uselite
+
+import (
+	"math"
+	"sync"
+)
+
+// seq locates one text's rows in the batch matrices.
+type seq struct{ off, n int }
+
+// token is one row of the batch: its id, its position in its text and
+// the text's index.
+type token struct{ id, pos, seq int32 }
+
+// work holds the activations of one forward pass. Every token of every
+// text is one row, so the dense layers run once over the whole batch and
+// only attention and pooling look at text boundaries.
+type work struct {
+	rows   int
+	a, b   []float32 // residual stream, [rows][hidDims], used alternately
+	h      []float32 // layer-norm output, [rows][hidDims]
+	qkv0   []float32 // layer 0 q, k, v: [rows][3*embDims]
+	qkv1   []float32 // layer 1 q, k, v: [rows][3*hidDims]
+	ctx    []float32 // attention output, [rows][hidDims]
+	ff     []float32 // [rows][ffDims]
+	ffMean []float32 // [texts][ffDims]
+	pooled []float32 // [texts][hidDims]
+	out    []float32 // [texts][hidDims]
+}
+
+var workPool sync.Pool
+
+// getWork returns a work sized for rows tokens and texts texts, reusing
+// a pooled one when it is large enough.
+func getWork(rows, texts int) *work {
+	w, _ := workPool.Get().(*work)
+	if w == nil {
+		w = &work{}
+	}
+	w.rows = rows
+	w.a = grow(w.a, rows*hidDims)
+	w.b = grow(w.b, rows*hidDims)
+	w.h = grow(w.h, rows*hidDims)
+	w.qkv0 = grow(w.qkv0, rows*3*embDims)
+	w.qkv1 = grow(w.qkv1, rows*3*hidDims)
+	w.ctx = grow(w.ctx, rows*hidDims)
+	w.ff = grow(w.ff, rows*ffDims)
+	w.ffMean = grow(w.ffMean, texts*ffDims)
+	w.pooled = grow(w.pooled, texts*hidDims)
+	w.out = grow(w.out, texts*hidDims)
+	return w
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// embedBatch runs the encoder on token lists (each 1..maxTokens long) and
+// writes one unit vector per list into out.
+//
+// Work is split across goroutines by rows (tokens): a goroutine runs a
+// whole chain of layers on its rows, from attention (for its rows as
+// queries) to the next layer's q, k, v, without waiting for the others.
+// They meet only where a row needs other rows' keys and values, before
+// each attention, and before pooling. Layers 0 and 1 have their own q, k,
+// v buffers, so one goroutine can write layer 1's while another still
+// reads layer 0's.
+func (m *model) embedBatch(ids [][]int, out [][]float32, workers int) {
+	seqs := make([]seq, len(ids))
+	var toks []token
+	for i, t := range ids {
+		seqs[i] = seq{off: len(toks), n: len(t)}
+		for p, id := range t {
+			toks = append(toks, token{id: int32(id), pos: int32(p), seq: int32(i)})
+		}
+	}
+	rows := len(toks)
+	w := getWork(rows, len(ids))
+	defer workPool.Put(w)
+	b0, b1 := &m.blocks[0], &m.blocks[1]
+
+	// Layer 0 takes its projections and residual from the input table.
+	m.input.fill(toks, workers)
+	split(rows, workers, func(lo, hi int) { m.input.apply(w.b, w.qkv0, toks, lo, hi) })
+	split(rows, workers, func(lo, hi int) {
+		attendRows(w.ctx, w.qkv0, seqs, toks, lo, hi, b0.dim, b0.qScale)
+		b0.out.forward(w.a, w.ctx, lo, hi, epilogue{add: w.b})
+		b0.feedForward1(w, w.a, lo, hi)
+		b0.ff2.forwardSparse(w.b, w.ff, lo, hi, epilogue{add: w.a})
+		b1.project(w.qkv1, w, w.b, lo, hi)
+	})
+	split(rows, workers, func(lo, hi int) {
+		attendRows(w.ctx, w.qkv1, seqs, toks, lo, hi, b1.dim, b1.qScale)
+		b1.out.forward(w.a, w.ctx, lo, hi, epilogue{add: w.b})
+		b1.feedForward1(w, w.a, lo, hi)
+	})
+	each(len(seqs), workers, func(i int) { m.pool(w, seqs, i, out[i]) })
+}
+
+// pool finishes text i: the mean of layer 1's output over the text's rows,
+// the tanh layer and the normalisation. Layer 1's second feed-forward
+// layer is linear, so it commutes with the mean: it runs once per text,
+// on the mean ReLU activation, instead of once per token.
+func (m *model) pool(w *work, seqs []seq, i int, out []float32) {
+	s := seqs[i : i+1]
+	ffMean := w.ffMean[i*ffDims : (i+1)*ffDims]
+	xMean := w.pooled[i*hidDims : (i+1)*hidDims]
+	enc := w.out[i*hidDims : (i+1)*hidDims]
+	meanPool(ffMean, w.ff, s, ffDims)
+	meanPool(xMean, w.a, s, hidDims)
+	m.blocks[1].ff2.forward(enc, ffMean, 0, 1, epilogue{add: xMean})
+	hid := xMean // free again: reuse it for the tanh layer
+	m.hidden.forward(hid, enc, 0, 1, epilogue{})
+	for j, v := range hid {
+		hid[j] = float32(math.Tanh(float64(v)))
+	}
+	l2Normalize(out, hid)
+}
+
+// project writes rows [lo, hi) of norm(x)·Wqkv + b into qkv.
+func (bl *block) project(qkv []float32, w *work, x []float32, lo, hi int) {
+	normRows(w.h, x, lo, hi, bl.dim, bl.attnNorm)
+	bl.qkv.forward(qkv, w.h, lo, hi, epilogue{})
+}
+
+// feedForward1 leaves ReLU(norm(x)·W1 + b1) in rows [lo, hi) of w.ff.
+func (bl *block) feedForward1(w *work, x []float32, lo, hi int) {
+	normRows(w.h, x, lo, hi, hidDims, bl.ffNorm)
+	bl.ff1.forward(w.ff, w.h, lo, hi, epilogue{relu: true})
+}
+
+// normRows applies layer norm to rows [lo, hi) of src (width dim).
+func normRows(dst, src []float32, lo, hi, dim int, ln layerNorm) {
+	for r := lo; r < hi; r++ {
+		x := src[r*dim : (r+1)*dim]
+		y := dst[r*dim : (r+1)*dim]
+		mean, inv := normStats(x)
+		for j, v := range x {
+			y[j] = ln.scale[j]*inv*(v-mean) + ln.bias[j]
+		}
+	}
+}
+
+// attendRows is multi-head self-attention for query rows [lo, hi):
+// each row attends to every row of its own text. qkv rows hold q, k and
+// v side by side, each dim wide and split into numHeads heads; the
+// output rows are dim wide.
+func attendRows(dst, qkv []float32, seqs []seq, toks []token, lo, hi, dim int, scale float32) {
+	for r := lo; r < hi; r++ {
+		s := seqs[toks[r].seq]
+		for h := range numHeads {
+			attendHead(dst, qkv, s, r, h, dim, scale)
+		}
+	}
+}
+
+// attendHead computes head h of query row r of text s:
+// softmax(q·kᵀ)·v. The graph scales q before the dot product, and so
+// does this.
+func attendHead(dst, qkv []float32, s seq, r, h, dim int, scale float32) {
+	hd := dim / numHeads
+	stride := 3 * dim
+	var qbuf [hidDims / numHeads]float32
+	var scores [maxTokens]float32
+	q := qbuf[:hd]
+	for t, v := range qkv[r*stride+h*hd:][:hd] {
+		q[t] = v * scale
+	}
+	p := scores[:s.n]
+	maxv := float32(math.Inf(-1))
+	for j := range p {
+		k := qkv[(s.off+j)*stride+dim+h*hd:][:len(q)]
+		var d float32
+		for t, qv := range q {
+			d += qv * k[t]
+		}
+		p[j] = d
+		maxv = max(maxv, d)
+	}
+	var sum float32
+	for j, v := range p {
+		e := float32(math.Exp(float64(v - maxv)))
+		p[j] = e
+		sum += e
+	}
+	o := dst[r*dim+h*hd:][:hd]
+	clear(o)
+	for j, pj := range p {
+		pj /= sum
+		v := qkv[(s.off+j)*stride+2*dim+h*hd:][:len(o)]
+		for t, vv := range v {
+			o[t] += pj * vv
+		}
+	}
+}
+
+// meanPool writes the mean of each text's rows (of width dim) of x.
+func meanPool(dst, x []float32, seqs []seq, dim int) {
+	for i, s := range seqs {
+		y := dst[i*dim : (i+1)*dim]
+		clear(y)
+		for r := s.off; r < s.off+s.n; r++ {
+			row := x[r*dim : (r+1)*dim]
+			for j, v := range row {
+				y[j] += v
+			}
+		}
+		n := float32(s.n)
+		for j := range y {
+			y[j] /= n
+		}
+	}
+}
+
+// l2Normalize writes src scaled to unit length into dst, as the graph's
+// l2_normalize does (with its 1e-12 floor on the squared norm).
+func l2Normalize(dst, src []float32) {
+	var sq float64
+	for _, v := range src {
+		sq += float64(v) * float64(v)
+	}
+	inv := 1 / math.Sqrt(max(sq, 1e-12))
+	for j, v := range src {
+		dst[j] = float32(float64(v) * inv)
+	}
+}

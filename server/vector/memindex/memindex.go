@@ -1,0 +1,101 @@
+// Package memindex is the in-process vector index: per workspace, vectors
+// are held normalised in one contiguous []float32; small workspaces are
+// scanned exactly, larger ones (WithExactBelow, default 2000) keep an HNSW
+// graph. Scores are cosine similarities. It implements memoryd.VectorIndex
+// and is safe for concurrent use.
+package memindex
+
+import (
+	"sync"
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// Index holds one space per workspace.
+type Index struct {
+	cfg    *config
+	mu     sync.RWMutex
+	spaces map[string]*space
+}
+
+var _ memoryd.VectorIndex = (*Index)(nil)
+
+// New returns an empty index.
+func New(opts ...Option) *Index {
+	return &Index{cfg: newConfig(opts), spaces: map[string]*space{}}
+}
+
+// space returns workspace's space, creating it when create is set (nil
+// otherwise when absent).
+func (x *Index) space(workspace string, create bool) *space {
+	x.mu.RLock()
+	s := x.spaces[workspace]
+	x.mu.RUnlock()
+	if s != nil || !create {
+		return s
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if s = x.spaces[workspace]; s == nil {
+		s = newSpace(x.cfg)
+		x.spaces[workspace] = s
+	}
+	return s
+}
+
+// Upsert stores a normalised copy of vec under id, replacing any previous
+// vector of id. All vectors of a workspace share one dimension (fixed by
+// the first one, free again once the workspace is empty).
+func (x *Index) Upsert(workspace, id string, vec []float32) error {
+	v, err := normalized(vec, "vector")
+	if err != nil {
+		return err
+	}
+	return x.space(workspace, true).upsert(id, v)
+}
+
+// Delete removes id's vector; memoryd.ErrNotFound when there is none.
+func (x *Index) Delete(workspace, id string) error {
+	s := x.space(workspace, false)
+	if s == nil || !s.delete(id) {
+		return memoryd.ErrNotFound
+	}
+	return nil
+}
+
+// Search returns up to k ids of workspace most similar to query, best
+// first. allow, when non-nil, restricts the candidates: it is applied
+// while searching, so k allowed hits come back whenever k exist.
+func (x *Index) Search(workspace string, query []float32, k int, allow func(id string) bool) ([]memoryd.Scored, error) {
+	q, err := normalized(query, "query vector")
+	if err != nil {
+		return nil, err
+	}
+	s := x.space(workspace, false)
+	if s == nil || k <= 0 {
+		return []memoryd.Scored{}, nil
+	}
+	return s.search(q, k, allow)
+}
+
+// SearchIDs ranks only the given ids (unknown ones are ignored) exactly;
+// callers use it when a filter leaves few candidates.
+func (x *Index) SearchIDs(workspace string, query []float32, k int, ids []string) ([]memoryd.Scored, error) {
+	q, err := normalized(query, "query vector")
+	if err != nil {
+		return nil, err
+	}
+	s := x.space(workspace, false)
+	if s == nil || k <= 0 || len(ids) == 0 {
+		return []memoryd.Scored{}, nil
+	}
+	return s.searchIDs(q, k, ids)
+}
+
+// Len returns the number of vectors in workspace.
+func (x *Index) Len(workspace string) int {
+	if s := x.space(workspace, false); s != nil {
+		return int(s.live.Load())
+	}
+	return 0
+}
