@@ -15,6 +15,7 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/auth"
 	"github.com/memoryd/memoryd/server/embed"
+	"github.com/memoryd/memoryd/server/events"
 	"github.com/memoryd/memoryd/server/httpapi"
 	"github.com/memoryd/memoryd/server/ratelimit"
 	"github.com/memoryd/memoryd/server/service"
@@ -59,15 +60,23 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 	if err := bootstrapKey(ctx, st, cfg.BootstrapWorkspace, stdout, log); err != nil {
 		return err
 	}
+	stream, err := events.New(ctx, st, cfg.Stream, events.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("event stream: %w", err)
+	}
+	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
+	streamDone := make(chan struct{})
+	go func() { stream.Run(streamCtx); close(streamDone) }()
+	defer func() { stopStream(); <-streamDone }()
 	api := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: Version}, svc, st,
 		auth.NewAuthenticator(st), ratelimit.New(ratelimit.Limits{
 			memoryd.TierFree: cfg.RateFree, memoryd.TierPro: cfg.RatePro, memoryd.TierEnterprise: cfg.RateEnt,
-		}), log)
+		}), log, httpapi.WithStream(stream))
 	h, err := api.Handler()
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, h, log, ready)
+	return serve(ctx, cfg, stream.Measure(h), stream.Close, log, ready)
 }
 
 // bootstrapKey creates the first API key when the database has none, and
@@ -87,13 +96,16 @@ func bootstrapKey(ctx context.Context, st memoryd.MemoryStore, ws string, stdout
 	return nil
 }
 
-func serve(ctx context.Context, cfg Config, h http.Handler, log *slog.Logger, ready chan<- string) error {
+// serve runs the HTTP server until ctx ends. onShutdown runs when shutdown
+// starts: open streams never end by themselves, and Shutdown waits for them.
+func serve(ctx context.Context, cfg Config, h http.Handler, onShutdown func(), log *slog.Logger, ready chan<- string) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(onShutdown)
 	log.Info("memoryd listening", "addr", "http://"+ln.Addr().String()+httpapi.BasePath, "version", Version,
 		"db", redactDSN(cfg.DB))
 	if ready != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/memoryd/memoryd/server/embed"
+	"github.com/memoryd/memoryd/server/events"
 )
 
 // Config is memoryd serve's configuration. Every flag has a MEMORYD_*
@@ -27,6 +28,7 @@ type Config struct {
 	// BootstrapWorkspace receives the key created on first start.
 	BootstrapWorkspace string
 	ShutdownTimeout    time.Duration
+	Stream             events.Config
 }
 
 // ParseServe parses `memoryd serve` arguments.
@@ -50,6 +52,7 @@ func ParseServe(args []string) (Config, error) {
 	str(fs, &c.LogFormat, "log-format", "text", "text or json")
 	str(fs, &c.BootstrapWorkspace, "bootstrap-workspace", "default", "workspace of the key created on first start")
 	dur(fs, &c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "grace period for in-flight requests on SIGTERM")
+	streamFlags(fs, &c.Stream)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -104,4 +107,17 @@ func dur(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, usa
 		}
 	}
 	fs.DurationVar(p, name, def, usage+" ($"+envName(name)+")")
+}
+
+// streamFlags registers the live stream's settings.
+func streamFlags(fs *flag.FlagSet, c *events.Config) {
+	d := events.Default()
+	num(fs, &c.MaxStreamsPerKey, "stream-max-per-key", d.MaxStreamsPerKey, "open streams allowed per API key (429 beyond)")
+	num(fs, &c.EventsPerMinute, "stream-events-per-minute", d.EventsPerMinute, "events delivered per minute per stream (paced, never dropped)")
+	dur(fs, &c.MinHeartbeat, "stream-min-heartbeat", d.MinHeartbeat, "smallest heartbeat interval a client may ask for")
+	dur(fs, &c.SnapshotInterval, "stream-snapshot-interval", d.SnapshotInterval, "period of system.health and analytics.update")
+	str(fs, &c.TicketSecret, "stream-ticket-secret", "", "secret for browser stream tickets (share it between nodes; empty: random per process)")
+	dur(fs, &c.TicketTTL, "stream-ticket-ttl", d.TicketTTL, "lifetime of a browser stream ticket")
+	dur(fs, &c.RetentionAge, "event-retention-age", d.RetentionAge, "events older than this are pruned from the log")
+	num64(fs, &c.RetentionCount, "event-retention-count", d.RetentionCount, "the log keeps at most this many newest events")
 }

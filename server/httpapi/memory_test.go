@@ -172,3 +172,14 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("unlimited key: %d", r.Status)
 	}
 }
+
+func TestTrailingDataAfterJSONIsRejected(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	for _, body := range []string{`{"text": "x"} trailing`, `{"text": "x"}{"text": "y"}`} {
+		r := e.do("POST", "/api/v1/memory", e.keyA, body)
+		wantError(t, r, 400, "INVALID_REQUEST")
+	}
+	if r := e.do("GET", "/api/v1/memory", e.keyA, nil); r.Body["total"].(float64) != 0 {
+		t.Fatalf("a rejected body stored something: %s", r.Raw)
+	}
+}

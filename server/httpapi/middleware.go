@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -118,4 +122,27 @@ func (s *Server) public(r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// strictJSON rejects a request body that is not exactly one JSON value:
+// the validator and the generated decoder both stop after the first value
+// and would accept `{"text":"x"} trailing`.
+func (s *Server) strictJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, r, s.log, validationError(err))
+			return
+		}
+		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+			writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Request body is not valid JSON"})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
 }

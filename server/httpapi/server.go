@@ -113,7 +113,7 @@ func (s *Server) Handler() (http.Handler, error) {
 			writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Invalid request: " + firstLine(err.Error())})
 		},
 	})
-	var h http.Handler = validate(routes)
+	var h http.Handler = s.strictJSON(validate(routes))
 	if s.stream != nil {
 		h = s.streamFirst(h)
 	}

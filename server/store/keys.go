@@ -66,7 +66,7 @@ func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*memoryd.APIKey, er
 // ListKeys returns every key, oldest first.
 func (s *Store) ListKeys(ctx context.Context) ([]*memoryd.APIKey, error) {
 	var rows []keyRow
-	if err := s.db.NewRaw("SELECT " + keyColumns + " FROM api_keys ORDER BY created_at, id").Scan(ctx, &rows); err != nil {
+	if err := s.db.NewRaw("SELECT "+keyColumns+" FROM api_keys ORDER BY created_at, id").Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("store: list keys: %w", err)
 	}
 	out := make([]*memoryd.APIKey, 0, len(rows))
