@@ -10,8 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	ev "github.com/memoryd/memoryd/gen/events"
 	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/auth"
+	"github.com/memoryd/memoryd/server/events"
 	"github.com/memoryd/memoryd/server/store"
 )
 
@@ -54,8 +56,10 @@ func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		fmt.Fprintf(stderr, "created %s for workspaces %s\n", k.ID, strings.Join(k.Workspaces, ","))
-		_, err = fmt.Fprintln(stdout, secret)
-		return err
+		if _, err := fmt.Fprintln(stdout, secret); err != nil {
+			return err
+		}
+		return keyActivity(ctx, st, k, ev.KeyCreated)
 	case "list":
 		return listKeys(ctx, st, stdout)
 	case "revoke":
@@ -66,7 +70,7 @@ func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("revoking %s: %w", fs.Arg(0), err)
 		}
 		fmt.Fprintf(stderr, "revoked %s\n", fs.Arg(0))
-		return nil
+		return revokedActivity(ctx, st, fs.Arg(0))
 	}
 	return errors.New(keysUsage)
 }
@@ -96,3 +100,28 @@ type multi []string
 
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// keyActivity tells each workspace of k's stream about the key change
+// (user.activity). The key change itself has happened either way, so a
+// failure here is reported but the secret stays printed.
+func keyActivity(ctx context.Context, st memoryd.MemoryStore, k *memoryd.APIKey, action ev.UserActivityAction) error {
+	for _, ws := range k.Workspaces {
+		if err := events.AppendUserActivity(ctx, st, ws, k.User, k.ID, "", action); err != nil {
+			return fmt.Errorf("recording %s in workspace %s: %w", action, ws, err)
+		}
+	}
+	return nil
+}
+
+func revokedActivity(ctx context.Context, st memoryd.MemoryStore, id string) error {
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			return keyActivity(ctx, st, k, ev.KeyRevoked)
+		}
+	}
+	return nil
+}

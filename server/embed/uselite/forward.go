@@ -16,7 +16,6 @@ type token struct{ id, pos, seq int32 }
 // text is one row, so the dense layers run once over the whole batch and
 // only attention and pooling look at text boundaries.
 type work struct {
-	rows   int
 	a, b   []float32 // residual stream, [rows][hidDims], used alternately
 	h      []float32 // layer-norm output, [rows][hidDims]
 	qkv0   []float32 // layer 0 q, k, v: [rows][3*embDims]
@@ -37,7 +36,6 @@ func getWork(rows, texts int) *work {
 	if w == nil {
 		w = &work{}
 	}
-	w.rows = rows
 	w.a = grow(w.a, rows*hidDims)
 	w.b = grow(w.b, rows*hidDims)
 	w.h = grow(w.h, rows*hidDims)

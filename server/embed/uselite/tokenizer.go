@@ -88,39 +88,33 @@ func (t *tokenizer) encode(text string) []int {
 	n := len(offs)
 	offs = append(offs, len(s))
 
-	// Lattice candidates grouped by end position, in the order the
-	// upstream code pushes them: by start ascending, then length ascending.
-	type cand struct {
-		id    int32
-		score float64
-		start int
+	// Viterbi over the lattice of pieces. Upstream builds the lattice,
+	// then visits each end position's candidates in the order it pushed
+	// them: by start, ascending. Relaxing each piece as its start is
+	// reached visits them in that same order, with best[start] already
+	// final, so no lattice is stored. best == 0 means "unset" upstream,
+	// even when a path really scores 0, and ties go to the later
+	// candidate; both quirks are kept so ids match exactly. Scores are
+	// float64, as in JS.
+	best := make([]float64, n+1)
+	words := make([]int32, n+1)
+	relax := func(end int, id int32, score float64) {
+		if best[end] == 0 || score >= best[end] {
+			best[end] = score
+			words[end] = id
+		}
 	}
-	ends := make([][]cand, n+1)
 	for i := range n {
 		found := false
 		for l := 1; l <= t.maxLen && i+l <= n; l++ {
 			if p, ok := t.pieces[s[offs[i]:offs[i+l]]]; ok {
-				ends[i+l] = append(ends[i+l], cand{p.id, p.score, i})
+				relax(i+l, p.id, p.score+best[i])
 				found = true
 			}
 		}
 		if !found {
-			ends[i+1] = append(ends[i+1], cand{0, 0, i})
-		}
-	}
-
-	// Forward pass. best == 0 means "unset" upstream, even when a path
-	// really scores 0, and ties go to the later candidate; both are kept
-	// so ids match the reference exactly. Scores are float64, as in JS.
-	best := make([]float64, n+1)
-	words := make([]int32, n+1)
-	for end := 1; end <= n; end++ {
-		for _, c := range ends[end] {
-			sc := c.score + best[c.start]
-			if best[end] == 0 || sc >= best[end] {
-				best[end] = sc
-				words[end] = c.id
-			}
+			// An unknown character: id 0, score 0.
+			relax(i+1, 0, best[i])
 		}
 	}
 

@@ -35,9 +35,9 @@ const Dims = hidDims
 // text is ignored.
 const MaxTokens = maxTokens
 
-// batchTexts bounds the texts per forward pass, which bounds the memory a
-// single call holds (about 20 KB per token).
-const batchTexts = 64
+// batchRows bounds the tokens per forward pass, which bounds the memory
+// a call holds: activations take about 24 KB per token.
+const batchRows = 1024
 
 type config struct {
 	workers int
@@ -110,12 +110,17 @@ func (e *Embedder) Embed(ctx context.Context, texts []string) ([]memoryd.Embeddi
 		out[i].Vector = vecs[i*Dims : (i+1)*Dims : (i+1)*Dims]
 		dst[i] = out[i].Vector
 	}
-	for lo := 0; lo < len(texts); lo += batchTexts {
+	for lo := 0; lo < len(texts); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+batchTexts, len(texts))
+		hi, rows := lo, 0
+		for hi < len(texts) && (hi == lo || rows+len(toks[hi]) <= batchRows) {
+			rows += len(toks[hi])
+			hi++
+		}
 		e.m.embedBatch(toks[lo:hi], dst[lo:hi], e.cfg.workers)
+		lo = hi
 	}
 	return out, nil
 }

@@ -251,21 +251,23 @@ func (s *space) swapRemove(slot int32) {
 // it, and drops back to exact mode when the workspace has shrunk well
 // below exactBelow (half, so sizes near the threshold do not flap).
 func (s *space) maybeCompact() {
-	if !s.needsCompaction() {
+	s.mu.RLock()
+	s.meta.Lock()
+	due := s.compactionDue()
+	s.meta.Unlock()
+	s.mu.RUnlock()
+	if !due {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.graph != nil && s.needsCompaction() {
+	if s.graph != nil && s.compactionDue() {
 		s.compact()
 	}
 }
 
-func (s *space) needsCompaction() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	s.meta.Lock()
-	defer s.meta.Unlock()
+// compactionDue needs mu exclusively, or mu shared and meta.
+func (s *space) compactionDue() bool {
 	live := int(s.live.Load())
 	if live == 0 || live < s.cfg.exactBelow/2 {
 		return true
