@@ -38,8 +38,12 @@ type Config struct {
 	OversizeBytes int
 	// RateRequests bounds the requests the limits profile sends to reach a 429.
 	RateRequests int
-	HTTPClient   *http.Client
-	Out          io.Writer // one line per check; nil = silent
+	// EventWait is how long a stream check waits for an expected message
+	// (default 10s). A failing check waits this long, so mutation tests
+	// against a local server lower it.
+	EventWait  time.Duration
+	HTTPClient *http.Client
+	Out        io.Writer // one line per check; nil = silent
 }
 
 // Result is one check's outcome.
@@ -95,6 +99,9 @@ func New(cfg Config) (*Suite, error) {
 	}
 	if cfg.RateRequests <= 0 {
 		cfg.RateRequests = 1200
+	}
+	if cfg.EventWait <= 0 {
+		cfg.EventWait = 10 * time.Second
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}

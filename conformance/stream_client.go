@@ -97,9 +97,9 @@ func (t *T) OpenStream(ctx context.Context, c *Client, o StreamOpts) *SSEConn {
 	s := &SSEConn{Resp: resp, items: make(chan sse.Item, 1024), done: make(chan struct{}), cancel: cancel, t: t}
 	go s.read()
 	t.Cleanup(func(context.Context) { s.Close() })
-	ev, ok := s.NextEvent(10 * time.Second)
+	ev, ok := s.NextEvent(t.eventWait())
 	if !ok {
-		t.Fatalf("no first message within 10s (%v)", s.Err())
+		t.Fatalf("no first message within %s (%v)", t.eventWait(), s.Err())
 	}
 	if ev.Type != "welcome" {
 		t.Fatalf("first message is %q, want welcome: %s", ev.Type, ev.Data)
@@ -134,6 +134,9 @@ func (s *SSEConn) read() {
 		}
 	}
 }
+
+// eventWait is how long to wait for an expected stream message.
+func (t *T) eventWait() time.Duration { return t.suite.cfg.EventWait }
 
 // Err is why reading stopped, nil while it goes on.
 func (s *SSEConn) Err() error {

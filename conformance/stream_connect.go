@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,13 +131,22 @@ func checkTicketStream(ctx context.Context, t *T) {
 }
 
 func checkHeartbeat(ctx context.Context, t *T) {
-	s := t.OpenStream(ctx, t.A, StreamOpts{Query: url.Values{"heartbeat": {"30"}, "events": {"memory.deleted"}}})
-	hb := time.Duration(s.Welcome.Heartbeat) * time.Second
-	if s.Welcome.Heartbeat != 30 {
-		t.Errorf("asked for heartbeat 30, welcome says %d", s.Welcome.Heartbeat)
+	asked := t.heartbeatFloor(ctx)
+	s := t.OpenStream(ctx, t.A, StreamOpts{Query: url.Values{"heartbeat": {strconv.Itoa(asked)}, "events": {"memory.deleted"}}})
+	if s.Welcome.Heartbeat != asked {
+		t.Errorf("asked for heartbeat %d, welcome says %d", asked, s.Welcome.Heartbeat)
 	}
+	hb := time.Duration(s.Welcome.Heartbeat) * time.Second
+	t.Logf("heartbeat=%d, the smallest of 1, 2, 5, 10, 15, 30 the server accepts", asked)
+	var last time.Time
 	for i := range 2 {
 		ev, _ := s.Await(hb+10*time.Second, "heartbeat", func(ev sse.Event) bool { return ev.Type == "heartbeat" })
+		now := time.Now()
+		// Heartbeats come every interval: far earlier is as wrong as late.
+		if i > 0 && now.Sub(last) < hb/2 {
+			t.Errorf("heartbeat %d came %s after the previous one, the interval is %s", i, now.Sub(last).Round(time.Millisecond), hb)
+		}
+		last = now
 		p := payload(ev)
 		if !ev.IDSet || ev.ID != p["position"] {
 			t.Errorf("heartbeat %d: SSE id %q, position %v", i, ev.ID, p["position"])
@@ -145,6 +155,29 @@ func checkHeartbeat(ctx context.Context, t *T) {
 			t.Errorf("heartbeat connection_id %v, welcome said %q", p["connection_id"], s.Welcome.ConnectionID)
 		}
 	}
+}
+
+// heartbeatFloor finds the smallest of a few heartbeat intervals the
+// server accepts: the spec lets a server set its minimum (30 by default)
+// and answer 400 below it, and a short one keeps the heartbeat check fast
+// against a server configured for tests.
+func (t *T) heartbeatFloor(ctx context.Context) int {
+	for _, hb := range []int{1, 2, 5, 10, 15, 30} {
+		resp, cancel := t.connect(ctx, t.A, StreamOpts{Query: url.Values{"heartbeat": {strconv.Itoa(hb)}, "events": {"memory.deleted"}}})
+		status := resp.StatusCode
+		resp.Body.Close()
+		cancel()
+		switch status {
+		case http.StatusOK:
+			return hb
+		case http.StatusBadRequest:
+			continue
+		default:
+			t.Fatalf("heartbeat=%d: want 200, or 400 below the server's minimum; got %d", hb, status)
+		}
+	}
+	t.Fatalf("no heartbeat up to the default 30 was accepted")
+	return 0
 }
 
 func checkKeepalive(ctx context.Context, t *T) {
@@ -166,7 +199,7 @@ func checkKeepalive(ctx context.Context, t *T) {
 func snapshotCheck(name string) func(context.Context, *T) {
 	return func(ctx context.Context, t *T) {
 		s := t.OpenStream(ctx, t.A, StreamOpts{Query: url.Values{"events": {name}}})
-		ev, _ := s.Await(10*time.Second, name, func(ev sse.Event) bool { return ev.Type == name })
+		ev, _ := s.Await(t.eventWait(), name, func(ev sse.Event) bool { return ev.Type == name })
 		if !ev.IDSet || ev.ID == "" {
 			t.Errorf("%s without an SSE id (the connection's position)", name)
 		}

@@ -12,8 +12,6 @@ import (
 	"github.com/memoryd/memoryd/conformance/sse"
 )
 
-const eventWait = 10 * time.Second
-
 func streamLiveChecks() []Check {
 	return []Check{
 		{ID: "STREAM-LIVE-001", Level: Must, Profile: Stream, Ref: "memory.created",
@@ -53,7 +51,7 @@ func checkLiveCreated(ctx context.Context, t *T) {
 	s := t.OpenStream(ctx, t.A, StreamOpts{})
 	md := map[string]any{"user_id": t.Name("u"), "category": "note", "tags": []any{t.Name("live"), "work"}}
 	sr := t.Create(ctx, t.A, map[string]any{"text": "New memory content", "metadata": md})
-	ev, _ := s.Await(eventWait, "memory.created for "+sr.ID, isMemoryEvent("memory.created", sr.ID))
+	ev, _ := s.Await(t.eventWait(), "memory.created for "+sr.ID, isMemoryEvent("memory.created", sr.ID))
 	p := payload(ev)
 	if p["content"] != "New memory content" {
 		t.Errorf("content %v", p["content"])
@@ -73,14 +71,14 @@ func checkLiveUpdated(ctx context.Context, t *T) {
 	s := t.OpenStream(ctx, t.A, StreamOpts{})
 	sr := t.Create(ctx, t.A, map[string]any{"text": "before", "metadata": map[string]any{"tags": []any{"a"}}})
 	t.update(ctx, t.A, sr.ID, map[string]any{"text": "after"})
-	ev, _ := s.Await(eventWait, "memory.updated", isMemoryEvent("memory.updated", sr.ID))
+	ev, _ := s.Await(t.eventWait(), "memory.updated", isMemoryEvent("memory.updated", sr.ID))
 	p := payload(ev)
 	ch, _ := p["changes"].(map[string]any)
 	if p["content"] != "after" || ch["content"] != true || ch["metadata"] != false || ch["tags"] != false {
 		t.Errorf("text update: content %v changes %v", p["content"], ch)
 	}
 	t.update(ctx, t.A, sr.ID, map[string]any{"metadata": map[string]any{"tags": []any{"a", "b"}}})
-	ev, _ = s.Await(eventWait, "second memory.updated", isMemoryEvent("memory.updated", sr.ID))
+	ev, _ = s.Await(t.eventWait(), "second memory.updated", isMemoryEvent("memory.updated", sr.ID))
 	ch, _ = payload(ev)["changes"].(map[string]any)
 	if ch["content"] != false || ch["metadata"] != true || ch["tags"] != true {
 		t.Errorf("tags update: changes %v", ch)
@@ -91,7 +89,7 @@ func checkLiveDeleted(ctx context.Context, t *T) {
 	s := t.OpenStream(ctx, t.A, StreamOpts{})
 	sr := t.Create(ctx, t.A, map[string]any{"text": "short-lived"})
 	t.Expect(t.del(ctx, t.A, sr.ID), http.StatusOK)
-	ev, _ := s.Await(eventWait, "memory.deleted", isMemoryEvent("memory.deleted", sr.ID))
+	ev, _ := s.Await(t.eventWait(), "memory.deleted", isMemoryEvent("memory.deleted", sr.ID))
 	if r := payload(ev)["reason"]; r != "user_request" {
 		t.Errorf("reason %v", r)
 	}
@@ -101,7 +99,7 @@ func checkLiveSearch(ctx context.Context, t *T) {
 	s := t.OpenStream(ctx, t.A, StreamOpts{Query: url.Values{"events": {"search.performed"}}})
 	q := "what did we decide " + t.RunID
 	res := t.Search(ctx, t.A, map[string]any{"query": q, "mode": "keyword"})
-	ev, _ := s.Await(eventWait, "search.performed", func(ev sse.Event) bool {
+	ev, _ := s.Await(t.eventWait(), "search.performed", func(ev sse.Event) bool {
 		return ev.Type == "search.performed" && payload(ev)["query"] == q
 	})
 	p := payload(ev)
@@ -136,7 +134,7 @@ func (s *SSEConn) awaitCreated(ids []string) []string {
 		want[id] = true
 	}
 	for len(got) < len(ids) {
-		ev, _ := s.Await(eventWait, "memory.created of our writes", func(ev sse.Event) bool {
+		ev, _ := s.Await(s.t.eventWait(), "memory.created of our writes", func(ev sse.Event) bool {
 			return ev.Type == "memory.created" && want[fmt.Sprint(payload(ev)["id"])]
 		})
 		got = append(got, fmt.Sprint(payload(ev)["id"]))
@@ -171,9 +169,9 @@ func checkActivity(ctx context.Context, t *T) {
 			return ev.Type == "user.activity" && p["action"] == action && p["connection_id"] == id
 		}
 	}
-	watch.Await(eventWait, "user.activity stream.connected", activity("stream.connected"))
+	watch.Await(t.eventWait(), "user.activity stream.connected", activity("stream.connected"))
 	other.Close()
-	watch.Await(eventWait, "user.activity stream.disconnected", activity("stream.disconnected"))
+	watch.Await(t.eventWait(), "user.activity stream.disconnected", activity("stream.disconnected"))
 }
 
 func checkFilterEvents(ctx context.Context, t *T) {
@@ -184,7 +182,7 @@ func checkFilterEvents(ctx context.Context, t *T) {
 	sr := t.Create(ctx, t.A, map[string]any{"text": "filtered out"})
 	t.update(ctx, t.A, sr.ID, map[string]any{"text": "still filtered out"})
 	t.Expect(t.del(ctx, t.A, sr.ID), http.StatusOK)
-	_, before := s.Await(eventWait, "memory.deleted", isMemoryEvent("memory.deleted", sr.ID))
+	_, before := s.Await(t.eventWait(), "memory.deleted", isMemoryEvent("memory.deleted", sr.ID))
 	for _, ev := range before {
 		if ev.Type != "heartbeat" && ev.Type != "memory.deleted" {
 			t.Errorf("received %s although events=memory.deleted", ev.Type)
@@ -200,7 +198,7 @@ func checkFilterMetadata(ctx context.Context, t *T) {
 	}
 	other := t.createN(ctx, t.A, 2, t.Name("flt"), map[string]any{"user_id": user + "-other"})
 	mine := t.createN(ctx, t.A, 1, t.Name("flt"), map[string]any{"user_id": user})
-	_, before := s.Await(eventWait, "the matching memory.created", isMemoryEvent("memory.created", mine[0]))
+	_, before := s.Await(t.eventWait(), "the matching memory.created", isMemoryEvent("memory.created", mine[0]))
 	for _, ev := range before {
 		if id := payload(ev)["id"]; slices.Contains(other, fmt.Sprint(id)) {
 			t.Errorf("received %s of %v, which the filter excludes", ev.Type, id)
@@ -210,7 +208,7 @@ func checkFilterMetadata(ctx context.Context, t *T) {
 	s2 := t.OpenStream(ctx, t.A, StreamOpts{Query: url.Values{"filters[tags]": {tag}, "events": {"memory.created"}}})
 	t.createN(ctx, t.A, 1, t.Name("untagged"), nil)
 	tagged := t.createN(ctx, t.A, 1, tag, nil)
-	_, before = s2.Await(eventWait, "the tagged memory.created", isMemoryEvent("memory.created", tagged[0]))
+	_, before = s2.Await(t.eventWait(), "the tagged memory.created", isMemoryEvent("memory.created", tagged[0]))
 	for _, ev := range before {
 		if ev.Type == "memory.created" {
 			t.Errorf("filters[tags]=%s let through %v", tag, payload(ev)["id"])
@@ -225,7 +223,7 @@ func checkStreamIsolation(ctx context.Context, t *T) {
 	t.Search(ctx, t.A, map[string]any{"query": "A's secret " + t.RunID})
 	// B's own write, after A's: once B sees it, A's events would have come.
 	b := t.Create(ctx, t.B, map[string]any{"text": "B's marker"})
-	_, before := s.Await(eventWait, "B's own memory.created", isMemoryEvent("memory.created", b.ID))
+	_, before := s.Await(t.eventWait(), "B's own memory.created", isMemoryEvent("memory.created", b.ID))
 	for _, ev := range before {
 		p := payload(ev)
 		if p["id"] == a.ID || p["query"] == "A's secret "+t.RunID {
@@ -277,7 +275,7 @@ func checkHeaderWins(ctx context.Context, t *T) {
 
 func checkRestart(ctx context.Context, t *T) {
 	s := t.OpenStream(ctx, t.A, StreamOpts{LastEventID: "not a position!"})
-	ev, ok := s.NextEvent(eventWait)
+	ev, ok := s.NextEvent(t.eventWait())
 	if !ok || ev.Type != "restart" {
 		t.Fatalf("second message %q, want restart", ev.Type)
 	}
@@ -289,7 +287,7 @@ func checkRestart(ctx context.Context, t *T) {
 		t.Errorf("restart SSE id %q, position %v", ev.ID, p["position"])
 	}
 	sr := t.Create(ctx, t.A, map[string]any{"text": "after restart"})
-	s.Await(eventWait, "live memory.created after restart", isMemoryEvent("memory.created", sr.ID))
+	s.Await(t.eventWait(), "live memory.created after restart", isMemoryEvent("memory.created", sr.ID))
 }
 
 func checkStreamLimit(ctx context.Context, t *T) {

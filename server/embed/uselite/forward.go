@@ -170,11 +170,7 @@ func attendHead(dst, qkv []float32, s seq, r, h, dim int, scale float32) {
 	p := scores[:s.n]
 	maxv := float32(math.Inf(-1))
 	for j := range p {
-		k := qkv[(s.off+j)*stride+dim+h*hd:][:len(q)]
-		var d float32
-		for t, qv := range q {
-			d += qv * k[t]
-		}
+		d := dot(q, qkv[(s.off+j)*stride+dim+h*hd:][:hd])
 		p[j] = d
 		maxv = max(maxv, d)
 	}
@@ -184,15 +180,43 @@ func attendHead(dst, qkv []float32, s seq, r, h, dim int, scale float32) {
 		p[j] = e
 		sum += e
 	}
+	for j := range p {
+		p[j] /= sum
+	}
+	// o = Σ p[j]·v[j], four rows of v per pass over o, as in accum.
 	o := dst[r*dim+h*hd:][:hd]
 	clear(o)
-	for j, pj := range p {
-		pj /= sum
-		v := qkv[(s.off+j)*stride+2*dim+h*hd:][:len(o)]
-		for t, vv := range v {
-			o[t] += pj * vv
+	v := func(j int) []float32 { return qkv[(s.off+j)*stride+2*dim+h*hd:][:len(o)] }
+	j := 0
+	for ; j+4 <= len(p); j += 4 {
+		p0, p1, p2, p3 := p[j], p[j+1], p[j+2], p[j+3]
+		v0, v1, v2, v3 := v(j), v(j+1), v(j+2), v(j+3)
+		for t := range o {
+			o[t] += p0*v0[t] + p1*v1[t] + p2*v2[t] + p3*v3[t]
 		}
 	}
+	for ; j < len(p); j++ {
+		axpy(o, p[j], v(j))
+	}
+}
+
+// dot is the dot product of a and b (len(b) >= len(a)), summed in four
+// interleaved partial sums: one running sum would make every addition
+// wait for the previous one.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // meanPool writes the mean of each text's rows (of width dim) of x.

@@ -26,7 +26,6 @@ type inputTable struct {
 	colSum  []float32 // [3*embDims]: colsum(W')
 	qkvBias []float32 // [3*embDims]: β·Wqkv + b
 	resBias []float32 // [hidDims]: bd
-	norm    layerNorm
 	emb     []float32 // [vocabRows][embDims]
 	timing  []float32 // [maxTokens][embDims]
 	rows    []atomic.Pointer[[tableWidth]float32]
@@ -66,7 +65,6 @@ func newInputTable(bl *block, emb, timing []float32) *inputTable {
 		colSum:  colSum,
 		qkvBias: qkvBias,
 		resBias: bl.widen.b,
-		norm:    bl.attnNorm,
 		emb:     emb,
 		timing:  timing,
 		rows:    make([]atomic.Pointer[[tableWidth]float32], vocabRows),

@@ -34,7 +34,8 @@ type block struct {
 	ff1, ff2 *linear
 }
 
-// model is the whole encoder. It is read-only after load.
+// model is the whole encoder. It is read-only after load, but for the
+// input table's cache, which fills atomically.
 type model struct {
 	emb    []float32 // [vocabRows][embDims]
 	timing []float32 // [maxTokens][embDims]: sin then cos of position*inv timescale

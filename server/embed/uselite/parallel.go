@@ -7,11 +7,11 @@ import (
 
 // split runs fn over [0, n) cut into up to workers contiguous ranges of
 // about equal size, one goroutine per range; the caller's goroutine runs
-// the last range. Ranges start at even indices, so the two-row kernel
-// pairs rows the same way whatever the split.
+// the last range. (How rows are cut does not change results: a row's
+// arithmetic is the same whichever rows it is computed with.)
 func split(n, workers int, fn func(lo, hi int)) {
-	workers = max(1, min(workers, (n+1)/2))
-	cut := func(w int) int { return min(n, w*n/workers+(w*n/workers)%2) }
+	workers = max(1, min(workers, n))
+	cut := func(w int) int { return w * n / workers }
 	var wg sync.WaitGroup
 	for w := range workers - 1 {
 		lo, hi := cut(w), cut(w+1)

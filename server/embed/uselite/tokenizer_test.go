@@ -14,7 +14,7 @@ func TestTokenizeEdgeCases(t *testing.T) {
 		want []int // nil: only check it is non-empty and in range
 	}{
 		{text: "\xff\xfe broken \xc3"},
-		{text: " ", want: []int{30, 30}},    // "▁▁": two word markers
+		{text: " ", want: []int{30, 30}},  // "▁▁": two word markers
 		{text: "😀😀😀", want: []int{30, 0}}, // one unknown run merges into one id 0
 		{text: "a😀b😀c"},
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -168,5 +169,60 @@ func TestModelAndDims(t *testing.T) {
 	e := newEmbedder(t)
 	if e.Model() != "use-lite" || e.Dims() != 512 {
 		t.Fatalf("Model, Dims = %q, %d", e.Model(), e.Dims())
+	}
+}
+
+// TestManyPasses: a call whose tokens exceed one forward pass (batchRows)
+// is split, and the split does not change any vector.
+func TestManyPasses(t *testing.T) {
+	if raceEnabled {
+		t.Skip("over a thousand tokens take minutes under the race detector")
+	}
+	e := newEmbedder(t)
+	var texts []string
+	rows := 0
+	for i := 0; rows <= batchRows; i++ {
+		text := strings.Repeat(fmt.Sprintf("memory %d of the agent, ", i), 30)
+		texts = append(texts, text)
+		rows += min(len(e.Tokenize(text)), MaxTokens)
+	}
+	got, err := e.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, len(texts) - 1} {
+		single, err := e.Embed(context.Background(), texts[i:i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := embedtest.MaxDiff(got[i].Vector, single[0].Vector); d > embedtest.Tolerance {
+			t.Errorf("text %d of %d: batched and single differ by %g", i, len(texts), d)
+		}
+	}
+}
+
+// TestWorkersDoNotChangeResults: how rows are split across goroutines
+// changes no bit of any vector.
+func TestWorkersDoNotChangeResults(t *testing.T) {
+	var want []memoryd.Embedding
+	for _, workers := range []int{1, 2, 3} {
+		e, err := New(WithWorkers(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Embed(context.Background(), embedtest.Texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = got
+			continue
+		}
+		for i := range got {
+			if !slices.Equal(got[i].Vector, want[i].Vector) {
+				t.Errorf("%d workers: text %d differs from 1 worker (max %g)",
+					workers, i, embedtest.MaxDiff(got[i].Vector, want[i].Vector))
+			}
+		}
 	}
 }

@@ -85,7 +85,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // parallelLoad upserts vecs as itoa(i) from GOMAXPROCS goroutines, the way
 // concurrent writers fill the index.
-func parallelLoad(b *testing.B, x *Index, vecs [][]float32) {
+func parallelLoad(b testing.TB, x *Index, vecs [][]float32) {
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {

@@ -6,9 +6,10 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// dot is the inner loop of every search: four independent accumulators let
+// dotGeneric is the portable inner loop: four independent accumulators let
 // the CPU overlap the multiply-adds, and the re-slice removes bounds checks.
-func dot(a, b []float32) float32 {
+// dot (per architecture) uses SIMD where the CPU has it.
+func dotGeneric(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// dbPath is the database of the image (MEMORYD_DB in tools/docker/Dockerfile);
+// /data is the image's volume.
+const dbPath = "sqlite:///data/memoryd.db"
+
+// loopbackOnly configures testcontainers before its first use (it reads
+// its settings once): no reaper container (nothing is pulled here) and
+// every container address is 127.0.0.1. This machine runs inside a
+// container itself (/.dockerenv), where testcontainers would otherwise
+// guess a gateway address as the host; only loopback may be a target.
+func loopbackOnly() {
+	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+}
+
+// repoRoot is the directory of go.mod above the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// script runs one of the repository's shell scripts, its output going to
+// stderr, and returns its stdout.
+func script(ctx context.Context, root string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "bash", args...)
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// buildImage makes sure dockerd runs and builds the FROM scratch image.
+func buildImage(ctx context.Context, root, tag string) error {
+	if _, err := script(ctx, root, "tools/docker/ensure-dockerd.sh"); err != nil {
+		return err
+	}
+	_, err := script(ctx, root, "tools/docker/build-image.sh", tag)
+	return err
+}
+
+// Server is a memoryd container and its API address.
+type Server struct {
+	C       *testcontainers.DockerContainer
+	BaseURL string // http://127.0.0.1:PORT
+}
+
+// startServer runs the image with a short minimum heartbeat (so the
+// heartbeat check takes seconds) and waits for /api/v1/health. The port
+// is published on 127.0.0.1 only.
+func startServer(ctx context.Context, image string) (*Server, error) {
+	c, err := testcontainers.Run(ctx, image,
+		testcontainers.WithExposedPorts("127.0.0.1::8080/tcp"),
+		testcontainers.WithEnv(map[string]string{
+			"MEMORYD_STREAM_MIN_HEARTBEAT": "1s",
+			"MEMORYD_LOG_LEVEL":            "info",
+		}),
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/api/v1/health").WithPort("8080/tcp").
+			WithStartupTimeout(60*time.Second).WithPollInterval(200*time.Millisecond)),
+	)
+	if err != nil {
+		if c != nil {
+			_ = c.Terminate(context.WithoutCancel(ctx))
+		}
+		return nil, fmt.Errorf("starting %s: %w", image, err)
+	}
+	s := &Server{C: c}
+	host, err := c.Host(ctx)
+	if err == nil && host != "127.0.0.1" {
+		err = fmt.Errorf("container host is %q, not loopback", host)
+	}
+	if err != nil {
+		s.Stop(ctx)
+		return nil, err
+	}
+	port, err := c.MappedPort(ctx, "8080/tcp")
+	if err != nil {
+		s.Stop(ctx)
+		return nil, err
+	}
+	s.BaseURL = fmt.Sprintf("http://%s:%s", host, port.Port())
+	return s, nil
+}
+
+// CreateKey runs `memoryd keys create` inside the container and returns
+// the new key.
+func (s *Server) CreateKey(ctx context.Context, workspace string) (string, error) {
+	cmd := []string{"/memoryd", "keys", "create", "--db", dbPath, "--workspace", workspace}
+	code, out, err := s.C.Exec(ctx, cmd, tcexec.Multiplexed())
+	if err != nil {
+		return "", fmt.Errorf("exec %v: %w", cmd, err)
+	}
+	text, _ := io.ReadAll(out)
+	if code != 0 {
+		return "", fmt.Errorf("exec %v: exit %d: %s", cmd, code, text)
+	}
+	return keyFrom(text)
+}
+
+// keyFrom picks the key out of `keys create` output: stdout carries only
+// the key, stderr a "created ..." sentence, and Exec merges the two.
+func keyFrom(out []byte) (string, error) {
+	var keys []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.ContainsAny(line, " \t") {
+			keys = append(keys, line)
+		}
+	}
+	if len(keys) != 1 {
+		return "", fmt.Errorf("no single key in the output of keys create: %q", out)
+	}
+	return keys[0], nil
+}
+
+// SaveLogs writes the container's log to path.
+func (s *Server) SaveLogs(ctx context.Context, path string) error {
+	rc, err := s.C.Logs(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Stop removes the container (and its anonymous /data volume).
+func (s *Server) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return s.C.Terminate(ctx)
+}
