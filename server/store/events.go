@@ -3,8 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"time"
+		"time"
 
 	"github.com/uptrace/bun"
 
@@ -22,24 +21,6 @@ type eventRow struct {
 	CreatedAt int64  `bun:"created_at"`
 }
 
-// write runs fn in a write transaction; fn returns the event it appended
-// (or nil), and tailers are woken once the transaction has committed.
-func (s *Store) write(ctx context.Context, fn func(tx bun.Tx) (*memoryd.Event, error)) error {
-	var ev *memoryd.Event
-	err := s.wdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		ev, err = fn(tx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if ev != nil && s.wake != nil {
-		s.wake.notify(ev.Seq)
-	}
-	return nil
-}
-
 // appendEvent gives ev the next log position and stores it. It runs last
 // in its transaction: the counter row stays locked until commit, so
 // positions become visible in order.
@@ -50,6 +31,18 @@ func (s *Store) appendEvent(ctx context.Context, tx bun.Tx, ev *memoryd.Event) e
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
 	}
+	if s.pg {
+		// One round trip while the counter row is locked: take the next
+		// position, store the event, and queue the NOTIFY sent at commit.
+		err := tx.NewRaw(`WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),
+e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c RETURNING seq)
+SELECT e.seq, pg_notify(?, e.seq::text) FROM e`,
+			ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt), notifyChannel).Scan(ctx, &ev.Seq, new(string))
+		if err != nil {
+			return fmt.Errorf("store: append event: %w", err)
+		}
+		return nil
+	}
 	if err := tx.NewRaw("UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(ctx, &ev.Seq); err != nil {
 		return fmt.Errorf("store: next event position: %w", err)
 	}
@@ -58,17 +51,12 @@ func (s *Store) appendEvent(ctx context.Context, tx bun.Tx, ev *memoryd.Event) e
 	if err != nil {
 		return fmt.Errorf("store: append event: %w", err)
 	}
-	if s.pg {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", notifyChannel, strconv.FormatInt(ev.Seq, 10)); err != nil {
-			return fmt.Errorf("store: notify: %w", err)
-		}
-	}
 	return nil
 }
 
 // AppendEvent appends an event that comes with no change.
 func (s *Store) AppendEvent(ctx context.Context, ev *memoryd.Event) error {
-	return s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+	return s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {
 		return ev, s.appendEvent(ctx, tx, ev)
 	})
 }

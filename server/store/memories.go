@@ -15,7 +15,7 @@ import (
 func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(prev *memoryd.Memory) (*memoryd.Event, error)) (bool, *memoryd.Event, error) {
 	var created bool
 	var ev *memoryd.Event
-	err := s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {
 		if s.pg {
 			// Serialise writers of one id, including two inserts of a new id.
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(? || '/' || ?, 0))", m.Workspace, m.ID); err != nil {
@@ -54,7 +54,7 @@ func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(p
 func (s *Store) UpdateMemory(ctx context.Context, workspace, id string, update func(cur *memoryd.Memory) (*memoryd.Event, error)) (*memoryd.Memory, *memoryd.Event, error) {
 	var cur *storedMemory
 	var ev *memoryd.Event
-	err := s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {
 		var err error
 		if cur, err = s.current(ctx, tx, workspace, id); err != nil {
 			return nil, err
@@ -76,7 +76,7 @@ func (s *Store) UpdateMemory(ctx context.Context, workspace, id string, update f
 // DeleteMemory removes a memory and appends its event.
 func (s *Store) DeleteMemory(ctx context.Context, workspace, id string, mkEvent func(prev *memoryd.Memory) (*memoryd.Event, error)) (*memoryd.Event, error) {
 	var ev *memoryd.Event
-	err := s.write(ctx, func(tx bun.Tx) (*memoryd.Event, error) {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {
 		prev, err := s.current(ctx, tx, workspace, id)
 		if err != nil {
 			return nil, err

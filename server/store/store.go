@@ -40,6 +40,11 @@ type Store struct {
 	epochErr  error
 
 	wake *wakeups // in-process wake-ups (SQLite); PostgreSQL uses NOTIFY
+
+	writes     chan *writeReq // to the group-commit writer (groupcommit.go)
+	quit       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ memoryd.MemoryStore = (*Store)(nil)
@@ -60,6 +65,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.writes, s.quit, s.writerDone = make(chan *writeReq, maxGroup), make(chan struct{}), make(chan struct{})
+	go s.runWriter()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -82,7 +89,7 @@ func openSQLite(path string) (*Store, error) {
 	}
 	// WAL lets readers proceed while the single writer commits; NORMAL sync is
 	// durable against process crashes (the WAL is fsynced at checkpoints).
-	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_txlock=immediate"
 	open := func(conns int) (*bun.DB, error) {
 		sqldb, err := sql.Open("sqlite", "file:"+path+q)
 		if err != nil {
@@ -118,8 +125,11 @@ func openPostgres(dsn string) *Store {
 	return &Store{db: db, wdb: db, pg: true}
 }
 
-// Close releases the connections.
+// Close stops the writer and releases the connections. Writes already
+// queued are finished first; later ones fail.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	<-s.writerDone
 	err := s.db.Close()
 	if s.wdb != s.db {
 		err = errors.Join(err, s.wdb.Close())

@@ -35,6 +35,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"EachVector", testEachVector},
 		{"EventLog", testEventLog},
 		{"ConcurrentWritesGetGaplessPositions", testConcurrentSeq},
+		{"FailuresInConcurrentWritesStayAlone", testConcurrentFailures},
 		{"PruneEvents", testPrune},
 		{"PositionsSurviveReopen", testReopen},
 		{"Keys", testKeys},
@@ -512,6 +513,41 @@ func testListen(t *testing.T, open Opener) {
 		case <-time.After(200 * time.Millisecond):
 		case <-deadline:
 			t.Fatal("no wake-up after appends")
+		}
+	}
+}
+
+func testConcurrentFailures(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	const n = 200
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			m := mem("ws", fmt.Sprint("m", i), "x", nil, t0)
+			_, _, err := s.PutMemory(ctx, m, func(*memoryd.Memory) (*memoryd.Event, error) {
+				if i%3 == 0 {
+					return nil, errors.New("refused")
+				}
+				return &memoryd.Event{Workspace: "ws", Type: memoryd.EventMemoryCreated, Payload: []byte("{}")}, nil
+			})
+			if (err != nil) != (i%3 == 0) {
+				t.Errorf("put %d: err = %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	page, _ := s.ListMemories(ctx, "ws", memoryd.ListQuery{Limit: 1})
+	evs, _ := s.ReadEvents(ctx, "", 0, 1000)
+	want := n - (n+2)/3
+	if page.Total != want || len(evs) != want {
+		t.Fatalf("%d memories and %d events, want %d of each", page.Total, len(evs), want)
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("position %d is %d: a failed change left a gap", i+1, ev.Seq)
 		}
 	}
 }
