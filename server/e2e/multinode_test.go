@@ -11,6 +11,7 @@ import (
 // through both, in the same order, at the same positions; and a position
 // handed out by one node resumes a stream on the other.
 func TestMultiNodeStream(t *testing.T) {
+	t.Parallel()
 	db := pgDSN(t)
 	key := createKey(t, db, "team")
 	a := startNode(t, "A", db)

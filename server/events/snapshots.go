@@ -20,6 +20,7 @@ const errorRateDegraded = 5.0
 func (s *Stream) runSnapshots(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SnapshotInterval)
 	defer t.Stop()
+	s.snapshot(ctx) // a connection opened before the first tick gets one at once too
 	for {
 		select {
 		case <-ctx.Done():

@@ -73,7 +73,7 @@ func BenchmarkTokenize(b *testing.B) {
 }
 
 // BenchmarkEmbed20WordsCold is BenchmarkEmbed20Words with the per-token
-// input table emptied before every call, as for a text whose tokens the
+// id table emptied before every call, as for a text whose tokens the
 // process has never seen.
 func BenchmarkEmbed20WordsCold(b *testing.B) {
 	e := newEmbedder(b)
@@ -81,9 +81,7 @@ func BenchmarkEmbed20WordsCold(b *testing.B) {
 	texts := []string{text20}
 	b.ReportAllocs()
 	for b.Loop() {
-		for i := range e.m.input.rows {
-			e.m.input.rows[i].Store(nil)
-		}
+		resetIDCache(e.m.l0)
 		if _, err := e.Embed(ctx, texts); err != nil {
 			b.Fatal(err)
 		}

@@ -21,6 +21,8 @@ type work struct {
 	qkv0   []float32 // layer 0 q, k, v: [rows][3*embDims]
 	qkv1   []float32 // layer 1 q, k, v: [rows][3*hidDims]
 	ctx    []float32 // attention output, [rows][hidDims]
+	u      []float32 // layer 0's attention output projected, [rows][ctxWidth]
+	tq     []float32 // layer 1's q, k, v in the making, [rows][3*hidDims]
 	ff     []float32 // [rows][ffDims]
 	ffMean []float32 // [texts][ffDims]
 	pooled []float32 // [texts][hidDims]
@@ -42,6 +44,8 @@ func getWork(rows, texts int) *work {
 	w.qkv0 = grow(w.qkv0, rows*3*embDims)
 	w.qkv1 = grow(w.qkv1, rows*3*hidDims)
 	w.ctx = grow(w.ctx, rows*hidDims)
+	w.u = grow(w.u, rows*ctxWidth)
+	w.tq = grow(w.tq, rows*3*hidDims)
 	w.ff = grow(w.ff, rows*ffDims)
 	w.ffMean = grow(w.ffMean, texts*ffDims)
 	w.pooled = grow(w.pooled, texts*hidDims)
@@ -80,15 +84,12 @@ func (m *model) embedBatch(ids [][]int, out [][]float32, workers int) {
 	defer workPool.Put(w)
 	b0, b1 := &m.blocks[0], &m.blocks[1]
 
-	// Layer 0 takes its projections and residual from the input table.
-	m.input.fill(toks, workers)
-	split(rows, workers, func(lo, hi int) { m.input.apply(w.b, w.qkv0, toks, lo, hi) })
+	// Layer 0 and layer 1's q, k, v come from the tables of m.l0.
+	tab := m.l0.fill(toks, workers)
+	split(rows, workers, func(lo, hi int) { m.l0.input(w.b, w.qkv0, toks, tab, lo, hi) })
 	split(rows, workers, func(lo, hi int) {
 		attendRows(w.ctx, w.qkv0, seqs, toks, lo, hi, b0.dim, b0.qScale)
-		b0.out.forward(w.a, w.ctx, lo, hi, epilogue{add: w.b})
-		b0.feedForward1(w, w.a, lo, hi)
-		b0.ff2.forwardSparse(w.b, w.ff, lo, hi, epilogue{add: w.a})
-		b1.project(w.qkv1, w, w.b, lo, hi)
+		m.l0.rest(w, toks, tab, lo, hi)
 	})
 	split(rows, workers, func(lo, hi int) {
 		attendRows(w.ctx, w.qkv1, seqs, toks, lo, hi, b1.dim, b1.qScale)
@@ -248,4 +249,20 @@ func l2Normalize(dst, src []float32) {
 	for j, v := range src {
 		dst[j] = float32(float64(v) * inv)
 	}
+}
+
+// normStats returns the mean of x and 1/sqrt(variance + epsilon), as
+// layer norm computes them.
+func normStats(x []float32) (mean, inv float32) {
+	var sum float32
+	for _, v := range x {
+		sum += v
+	}
+	mean = sum / float32(len(x))
+	var sq float32
+	for _, v := range x {
+		d := v - mean
+		sq += d * d
+	}
+	return mean, float32(1 / math.Sqrt(float64(sq/float32(len(x))+lnEpsilon)))
 }

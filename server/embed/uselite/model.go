@@ -41,7 +41,7 @@ type model struct {
 	timing []float32 // [maxTokens][embDims]: sin then cos of position*inv timescale
 	blocks [2]block
 	hidden *linear // tanh layer on the mean-pooled sequence
-	input  *inputTable
+	l0     *layer0 // layer 0 and layer 1's q, k, v, rewritten around tables
 	tok    *tokenizer
 }
 
@@ -74,7 +74,7 @@ func loadModel(fsys fs.FS) (*model, error) {
 	if m.blocks[0].widen == nil || m.blocks[1].widen != nil {
 		return nil, fmt.Errorf("layer widths: want 256 then 512")
 	}
-	m.input = newInputTable(&m.blocks[0], m.emb, m.timing)
+	m.l0 = newLayer0(&m.blocks[0], &m.blocks[1], m.emb, m.timing)
 	return m, nil
 }
 

@@ -1,9 +1,13 @@
 package uselite
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
+
+// maxProcs is the number of goroutines that can run at once.
+func maxProcs() int { return runtime.GOMAXPROCS(0) }
 
 // split runs fn over [0, n) cut into up to workers contiguous ranges of
 // about equal size, one goroutine per range; the caller's goroutine runs
