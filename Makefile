@@ -5,7 +5,8 @@ GO ?= go
 export CGO_ENABLED ?= 0
 FUZZTIME ?= 20s
 
-.PHONY: run build generate check-generate lint-spec vet test test-go fuzz bench clean
+.PHONY: run build generate check-generate lint-spec vet test test-go fuzz bench clean conformance conformance-local
+PROFILE ?= core,stream
 
 run: build
 	./bin/memoryd serve
@@ -32,7 +33,11 @@ vet:
 		{ gofmt -l . | grep -v '\.gen\.go$$'; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
+# PostgreSQL and Chromium come from apt when missing (the store, e2e and
+# browser tests use real ones); the tests start their own throwaway servers.
 test-go:
+	bash tools/pg/ensure-postgres.sh
+	bash tools/browser/ensure-chromium.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 # A bounded fuzz run of the JSON request bodies through a real server.
@@ -49,3 +54,12 @@ bench:
 
 clean:
 	rm -rf bin
+
+# The conformance suite against the Docker image (testcontainers-go; starts
+# dockerd and builds the FROM scratch image itself).
+conformance:
+	$(GO) run ./tools/conformance/harness --profile $(PROFILE)
+
+# The same suite against a locally built memoryd on a throwaway SQLite file.
+conformance-local:
+	PROFILE=$(PROFILE) bash tools/conformance/local.sh

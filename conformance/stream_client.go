@@ -84,7 +84,7 @@ func (t *T) OpenStream(ctx context.Context, c *Client, o StreamOpts) *SSEConn {
 	resp, cancel := t.connect(ctx, c, o)
 	out := &Response{Method: "GET", URL: resp.Request.URL.String(), Status: resp.StatusCode, Header: resp.Header}
 	if resp.StatusCode != http.StatusOK || !isEventStream(resp.Header) {
-		out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		out.Body = readSome(resp, cancel)
 		resp.Body.Close()
 		cancel()
 		t.Fatalf("want 200 text/event-stream, got %s (Content-Type %q)", out, resp.Header.Get("Content-Type"))
@@ -109,6 +109,16 @@ func (t *T) OpenStream(ctx context.Context, c *Client, o StreamOpts) *SSEConn {
 	}
 	s.WelcomeEvent = ev
 	return s
+}
+
+// readSome reads the body of a response that should not be a stream but
+// may be one (a mislabelled stream never ends): what arrives within a
+// second, at most 64 KiB. cancel is the request's.
+func readSome(resp *http.Response, cancel context.CancelFunc) []byte {
+	timer := time.AfterFunc(time.Second, cancel)
+	defer timer.Stop()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return b
 }
 
 func (s *SSEConn) read() {

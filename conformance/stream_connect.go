@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -90,7 +89,7 @@ func (t *T) preStreamError(ctx context.Context, c *Client, o StreamOpts, status 
 		t.Errorf("want %d before the stream starts, got a %d event stream for %s", status, resp.StatusCode, out.URL)
 		return
 	}
-	out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	out.Body = readSome(resp, cancel)
 	if _, err := c.Validate(ctx, resp.Request, out, false); err != nil {
 		t.Errorf("%s: %v", out, err)
 		return

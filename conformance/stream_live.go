@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -297,7 +296,7 @@ func checkStreamLimit(ctx context.Context, t *T) {
 			t.Cleanup(func(context.Context) { cancel(); resp.Body.Close() })
 			continue
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		body := readSome(resp, cancel)
 		resp.Body.Close()
 		cancel()
 		out := &Response{Method: "GET", URL: resp.Request.URL.String(), Status: resp.StatusCode, Header: resp.Header, Body: body}

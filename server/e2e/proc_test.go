@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -78,11 +79,18 @@ func cleanEnv() []string {
 // createKey runs `memoryd keys create` on db and returns the new key.
 func createKey(t testing.TB, db, workspace string) string {
 	t.Helper()
-	cmd := exec.Command(memorydBin(t), "keys", "create", "--db", db, "--workspace", workspace, "--user", "e2e")
+	// A bounded run: a store that deadlocks must fail the test, not hang it.
+	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, memorydBin(t), "keys", "create", "--db", db, "--workspace", workspace, "--user", "e2e")
 	cmd.Env = cleanEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		t.Fatalf("memoryd keys create did not exit within %v (a hang, e.g. a deadlock in the store)\nstdout: %s\nstderr: %s",
+			startLimit, out, stderr.Bytes())
+	}
 	if err != nil {
 		t.Fatalf("memoryd keys create: %v\n%s", err, stderr.Bytes())
 	}

@@ -43,10 +43,14 @@ SELECT e.seq, pg_notify(?, e.seq::text) FROM e`,
 		}
 		return nil
 	}
-	if err := tx.NewRaw("UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(ctx, &ev.Seq); err != nil {
+	row, err := s.txQueryRow(ctx, tx, "UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+	if err == nil {
+		err = row.Scan(&ev.Seq)
+	}
+	if err != nil {
 		return fmt.Errorf("store: next event position: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO events (seq, workspace, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+	_, err = s.txExec(ctx, tx, "INSERT INTO events (seq, workspace, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
 		ev.Seq, ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: append event: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -12,8 +13,8 @@ import (
 
 // On SQLite, writes go through one goroutine that commits them in groups: whatever
 // arrived while the previous transaction committed runs next, together, in
-// one transaction, each change inside its own savepoint so a failing one
-// is undone alone. A commit costs the same for one change or a hundred
+// one transaction, and when one change fails the
+// group is rerun one change per transaction, so it fails alone. A commit costs the same for one change or a hundred
 // (WAL pages, fsync), and SQLite has a single writer anyway, so this is
 // where write throughput comes from. PostgreSQL runs each change in its own
 // transaction on its own connection: they proceed in parallel and only
@@ -89,34 +90,55 @@ func (s *Store) runWriter() {
 	}
 }
 
+// commitGroup runs a group in one transaction. When any change fails,
+// the transaction is rolled back and each change reruns in a transaction
+// of its own, so one bad change never takes others down with it. (Changes
+// are re-runnable: they read the current state inside the transaction.)
 func (s *Store) commitGroup(group []*writeReq) {
 	defer func() {
 		for _, r := range group {
 			close(r.done)
 		}
 	}()
-	bg := context.Background()
-	tx, err := s.wdb.BeginTx(bg, nil)
-	if err != nil {
-		failAll(group, fmt.Errorf("store: begin: %w", err))
+	if s.runGroup(group) || len(group) == 1 {
 		return
 	}
-	var ok int
+	for _, r := range group {
+		if r.ctx.Err() == nil {
+			r.err = nil
+			s.runGroup([]*writeReq{r})
+		}
+	}
+}
+
+// runGroup runs and commits the group; it reports false when a change
+// failed and the group was rolled back for that reason.
+func (s *Store) runGroup(group []*writeReq) bool {
+	tx, err := s.wdb.BeginTx(context.Background(), nil)
+	if err != nil {
+		failAll(group, fmt.Errorf("store: begin: %w", err))
+		return true
+	}
+	s.txStmts = map[string]*sql.Stmt{} // closed by database/sql when tx ends
+	ran := 0
 	for _, r := range group {
 		if r.err = r.ctx.Err(); r.err != nil {
 			continue // the caller has given up; do not write behind its back
 		}
-		if r.err = s.runOne(tx, r, len(group) > 1); r.err == nil {
-			ok++
+		r.ev, r.err = r.fn(context.WithoutCancel(r.ctx), tx)
+		if r.err != nil {
+			tx.Rollback()
+			return false
 		}
+		ran++
 	}
-	if ok == 0 {
+	if ran == 0 {
 		tx.Rollback()
-		return
+		return true
 	}
 	if err := tx.Commit(); err != nil {
 		failAll(group, fmt.Errorf("store: commit: %w", err))
-		return
+		return true
 	}
 	var head int64
 	for _, r := range group {
@@ -127,31 +149,7 @@ func (s *Store) commitGroup(group []*writeReq) {
 	if head > 0 && s.wake != nil {
 		s.wake.notify(head)
 	}
-}
-
-// runOne runs one change, inside a savepoint when it shares the
-// transaction, and undoes it alone when it fails.
-func (s *Store) runOne(tx bun.Tx, r *writeReq, shared bool) error {
-	ctx := context.WithoutCancel(r.ctx)
-	if !shared {
-		ev, err := r.fn(ctx, tx)
-		r.ev = ev
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT change"); err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
-	}
-	ev, err := r.fn(ctx, tx)
-	if err != nil {
-		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT change"); rbErr != nil {
-			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
-		}
-	}
-	if _, relErr := tx.ExecContext(ctx, "RELEASE SAVEPOINT change"); relErr != nil && err == nil {
-		err = fmt.Errorf("store: release savepoint: %w", relErr)
-	}
-	r.ev = ev
-	return err
+	return true
 }
 
 func failAll(group []*writeReq, err error) {

@@ -85,12 +85,12 @@ func (s *Store) DeleteMemory(ctx context.Context, workspace, id string, mkEvent 
 			return nil, err
 		}
 		for _, q := range []string{"DELETE FROM memory_tags WHERE rid = ?", "DELETE FROM memories WHERE rid = ?"} {
-			if _, err := tx.ExecContext(ctx, q, prev.rid); err != nil {
+			if _, err := s.txExec(ctx, tx, q, prev.rid); err != nil {
 				return nil, err
 			}
 		}
 		if !s.pg {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM memories_fts WHERE rowid = ?", prev.rid); err != nil {
+			if _, err := s.txExec(ctx, tx, "DELETE FROM memories_fts WHERE rowid = ?", prev.rid); err != nil {
 				return nil, err
 			}
 		}
@@ -162,8 +162,12 @@ type storedMemory struct {
 // transaction (SQLite's single writer already excludes others).
 func (s *Store) current(ctx context.Context, db bun.IDB, workspace, id string) (*storedMemory, error) {
 	q := "SELECT " + memoryColumns + " FROM memories m WHERE m.workspace = ? AND m.id = ?"
-	if _, inTx := db.(bun.Tx); inTx && s.pg {
+	tx, inTx := db.(bun.Tx)
+	if inTx && s.pg {
 		q += " FOR UPDATE"
+	}
+	if inTx && !s.pg {
+		return s.currentPrepared(ctx, tx, q, workspace, id)
 	}
 	var rows []memoryRow
 	if err := db.NewRaw(q, workspace, id).Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -185,10 +189,13 @@ func (s *Store) insertMemory(ctx context.Context, tx bun.Tx, m *memoryd.Memory) 
 		return err
 	}
 	var rid int64
-	err = tx.NewRaw(`INSERT INTO memories (workspace, id, text, metadata, type, source, embedding, embedding_model, dims, tokens, created_at, updated_at, created_by, updated_by)
+	row, err := s.txQueryRow(ctx, tx, `INSERT INTO memories (workspace, id, text, metadata, type, source, embedding, embedding_model, dims, tokens, created_at, updated_at, created_by, updated_by)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`,
 		r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
-		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy).Scan(ctx, &rid)
+		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy)
+	if err == nil {
+		err = row.Scan(&rid)
+	}
 	if err != nil {
 		return fmt.Errorf("store: insert memory: %w", err)
 	}
@@ -200,7 +207,7 @@ func (s *Store) replaceMemory(ctx context.Context, tx bun.Tx, rid int64, m *memo
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE memories SET text = ?, metadata = ?, type = ?, source = ?, embedding = ?, embedding_model = ?, dims = ?, tokens = ?,
+	_, err = s.txExec(ctx, tx, `UPDATE memories SET text = ?, metadata = ?, type = ?, source = ?, embedding = ?, embedding_model = ?, dims = ?, tokens = ?,
 created_at = ?, updated_at = ?, created_by = ?, updated_by = ? WHERE rid = ?`,
 		r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
 		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy, rid)
@@ -214,24 +221,46 @@ created_at = ?, updated_at = ?, created_by = ?, updated_by = ? WHERE rid = ?`,
 // step with a memory row.
 func (s *Store) writeSideRows(ctx context.Context, tx bun.Tx, rid int64, m *memoryd.Memory, replace bool) error {
 	if replace {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM memory_tags WHERE rid = ?", rid); err != nil {
+		if _, err := s.txExec(ctx, tx, "DELETE FROM memory_tags WHERE rid = ?", rid); err != nil {
 			return err
 		}
 		if !s.pg {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM memories_fts WHERE rowid = ?", rid); err != nil {
+			if _, err := s.txExec(ctx, tx, "DELETE FROM memories_fts WHERE rowid = ?", rid); err != nil {
 				return err
 			}
 		}
 	}
 	for _, tag := range m.Tags() {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", rid, tag); err != nil {
+		if _, err := s.txExec(ctx, tx, "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", rid, tag); err != nil {
 			return fmt.Errorf("store: tags: %w", err)
 		}
 	}
 	if !s.pg {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)", rid, m.Text); err != nil {
+		if _, err := s.txExec(ctx, tx, "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)", rid, m.Text); err != nil {
 			return fmt.Errorf("store: full-text index: %w", err)
 		}
 	}
 	return nil
+}
+
+// currentPrepared is current on SQLite's writer, with a prepared statement.
+func (s *Store) currentPrepared(ctx context.Context, tx bun.Tx, q, workspace, id string) (*storedMemory, error) {
+	row, err := s.txQueryRow(ctx, tx, q, workspace, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: get memory: %w", err)
+	}
+	var r memoryRow
+	err = row.Scan(&r.RID, &r.Workspace, &r.ID, &r.Text, &r.Metadata, &r.Type, &r.Source, &r.Embedding, &r.EmbeddingModel,
+		&r.Dims, &r.Tokens, &r.CreatedAt, &r.UpdatedAt, &r.CreatedBy, &r.UpdatedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, memoryd.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get memory: %w", err)
+	}
+	m, err := r.memory()
+	if err != nil {
+		return nil, err
+	}
+	return &storedMemory{Memory: m, rid: r.RID}, nil
 }

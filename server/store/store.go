@@ -45,6 +45,7 @@ type Store struct {
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	txStmts    map[string]*sql.Stmt // the SQLite writer's statements of its current transaction (stmts.go)
 }
 
 var _ memoryd.MemoryStore = (*Store)(nil)

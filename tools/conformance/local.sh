@@ -30,7 +30,8 @@ stop() {
 trap stop EXIT
 
 db="sqlite://$tmp/memoryd.db"
-key() { bin/memoryd keys create --db "$db" "$@" 2>/dev/null; }
+# A key takes milliseconds; never wait forever on one (-k: a hung process may ignore SIGTERM).
+key() { timeout -k 5 30 bin/memoryd keys create --db "$db" "$@" 2>"$tmp/keys.err" || { log "keys create failed:"; cat "$tmp/keys.err" >&2; exit 2; }; }
 key_a=$(key --workspace conf-a)
 key_b=$(key --workspace conf-b)
 # The limits profile spends a key's quota: it gets its own free-tier key.

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/memoryd/memoryd/conformance"
 )
@@ -51,6 +52,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.json, "json", "", "write a JSON report to this file")
 	fs.IntVar(&o.cfg.OversizeBytes, "oversize-bytes", 8<<20, "body size the 413 checks send (must exceed the server's body limit)")
 	fs.IntVar(&o.cfg.RateRequests, "rate-requests", 1200, "requests the limits profile sends at most to reach a 429")
+	fs.DurationVar(&o.cfg.EventWait, "event-wait", 10*time.Second, "how long stream checks wait for an expected message")
 	fs.BoolVar(&o.list, "list", false, "list the checks and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -88,3 +88,26 @@ func BenchmarkEmbed20WordsCold(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "texts/s")
 }
+
+// BenchmarkEmbed20WordsConcurrent embeds one ~20-word text per call from
+// several goroutines at once, as concurrent requests do.
+func BenchmarkEmbed20WordsConcurrent(b *testing.B) {
+	e := newEmbedder(b)
+	ctx := context.Background()
+	texts := []string{text20}
+	if _, err := e.Embed(ctx, texts); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(2) // 2·GOMAXPROCS callers
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.Embed(ctx, texts); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "texts/s")
+}

@@ -119,12 +119,6 @@ func (m *model) pool(w *work, seqs []seq, i int, out []float32) {
 	l2Normalize(out, hid)
 }
 
-// project writes rows [lo, hi) of norm(x)·Wqkv + b into qkv.
-func (bl *block) project(qkv []float32, w *work, x []float32, lo, hi int) {
-	normRows(w.h, x, lo, hi, bl.dim, bl.attnNorm)
-	bl.qkv.forward(qkv, w.h, lo, hi, epilogue{})
-}
-
 // feedForward1 leaves ReLU(norm(x)·W1 + b1) in rows [lo, hi) of w.ff.
 func (bl *block) feedForward1(w *work, x []float32, lo, hi int) {
 	normRows(w.h, x, lo, hi, hidDims, bl.ffNorm)

@@ -22,7 +22,9 @@ type layerNorm struct{ scale, bias []float32 }
 
 // block is one Kona transformer layer: pre-norm multi-head self-attention
 // and a ReLU feed-forward, each with a residual connection. Layer 0 also
-// widens its residual from 256 to 512 with a dense projection.
+// widens its residual from 256 to 512 with a dense projection. (The
+// forward pass uses layer 0 only through the tables derived from it, see
+// layer0; the weights stay here for deriving them and for tests.)
 type block struct {
 	dim      int // input width
 	attnNorm layerNorm

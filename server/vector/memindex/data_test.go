@@ -84,3 +84,50 @@ func recallAt(got, want []memoryd.Scored) float64 {
 	}
 	return float64(n) / float64(len(want))
 }
+
+// embeddingLike is harder and closer to text embeddings than clustered:
+// points live near a 48-dimensional subspace (text embeddings have a low
+// intrinsic dimension), in 1000 overlapping clusters of varying
+// tightness, and are spread into 512 dimensions by a random linear map
+// plus a little isotropic noise. Nearest neighbours then cross cluster
+// borders and the top-10 is not simply "the cluster".
+func embeddingLike(seed uint64, n, dim int) [][]float32 {
+	return latentClusters(seed, n, dim, 0.4, 0.9)
+}
+
+// latentClusters is embeddingLike with cluster noise norms drawn from
+// [lo, hi) (unit-norm centres: above ~1 the clusters merge).
+func latentClusters(seed uint64, n, dim int, lo, hi float64) [][]float32 {
+	const latent, clusters = 48, 1000
+	r := rand.New(rand.NewPCG(seed, 11))
+	proj := make([][]float64, latent)
+	for i := range proj {
+		proj[i] = gaussian(r, dim, 1)
+	}
+	centres := make([][]float64, clusters)
+	spreads := make([]float64, clusters)
+	for c := range centres {
+		centres[c] = gaussian(r, latent, 1)
+		spreads[c] = lo + (hi-lo)*r.Float64()
+	}
+	out := make([][]float32, n)
+	z := make([]float64, latent)
+	for i := range out {
+		c := r.IntN(clusters)
+		noise := gaussian(r, latent, spreads[c])
+		for j := range z {
+			z[j] = centres[c][j] + noise[j]
+		}
+		v := gaussian(r, dim, 0.15)
+		for j, zj := range z {
+			for d, p := range proj[j] {
+				v[d] += zj * p
+			}
+		}
+		out[i] = make([]float32, dim)
+		for d := range v {
+			out[i][d] = float32(v[d])
+		}
+	}
+	return out
+}

@@ -36,3 +36,6 @@ func hasAVX2FMA() bool {
 	_, b7, _, _ := cpuid(7, 0)
 	return b7&(1<<5) != 0 // AVX2
 }
+
+//go:noescape
+func prefetch(p *float32)

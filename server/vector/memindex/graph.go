@@ -327,11 +327,18 @@ func (g *graph) searchLayer(s *space, sc *scratch, v []float32, entry item, ef, 
 		if len(res) >= ef && c.sim < res.top().sim {
 			break
 		}
+		// Keep the unvisited neighbours and start fetching their vectors
+		// before scoring them: in a large workspace each vector is a cache
+		// miss, and issuing them together overlaps the memory latency.
 		sc.nb = g.neighbours(c.slot, l, sc.nb)
+		fresh := sc.nb[:0]
 		for _, n := range sc.nb {
-			if sc.visit.mark(n) {
-				continue
+			if !sc.visit.mark(n) {
+				fresh = append(fresh, n)
+				prefetch(&s.vecs[int(n)*s.dim])
 			}
+		}
+		for _, n := range fresh {
 			sim := dot(v, s.vec(n))
 			if len(res) >= ef && sim <= res.top().sim {
 				continue

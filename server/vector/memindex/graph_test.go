@@ -70,6 +70,7 @@ func TestGraphConnected(t *testing.T) {
 	for name, build := range builds {
 		t.Run(name, func(t *testing.T) {
 			x := build()
+			x.wait()
 			s := x.space("w", false)
 			if s.graph == nil {
 				t.Fatal("not in graph mode")

@@ -1,8 +1,23 @@
-// Package memindex is the in-process vector index: per workspace, vectors
-// are held normalised in one contiguous []float32; small workspaces are
-// scanned exactly, larger ones (WithExactBelow, default 2000) keep an HNSW
-// graph. Scores are cosine similarities. It implements memoryd.VectorIndex
-// and is safe for concurrent use.
+// Package memindex is the in-process vector index (memoryd.VectorIndex).
+//
+// Per workspace, vectors are held normalised in one contiguous []float32
+// and scores are cosine similarities (dot products of unit vectors, AVX2
+// on amd64). Workspaces under WithExactBelow vectors (default 2000) are
+// scanned exactly; larger ones keep an HNSW graph (int32 links, level 0 in
+// one flat array). Filters are applied inside the search, not by
+// over-fetching: the graph search expands rejected nodes but only ranks
+// accepted ones, and a filter that a sample shows to keep under ~1.5% of
+// the workspace gets an exact scan of the accepted vectors instead.
+//
+// Deletes and replacements leave tombstones in the graph (still used for
+// navigation, never returned); past 30% tombstones, or on crossing the
+// threshold in either direction, the workspace is rebuilt. Small ones are
+// rebuilt on the spot; large ones from a snapshot in the background while
+// the old structure keeps serving, with writes made meanwhile journaled
+// and replayed before the switch.
+//
+// All methods are safe for concurrent use; graph inserts run in parallel
+// with each other and with searches.
 package memindex
 
 import (
@@ -98,4 +113,13 @@ func (x *Index) Len(workspace string) int {
 		return int(s.live.Load())
 	}
 	return 0
+}
+
+// wait blocks until background rebuilds have finished (for tests).
+func (x *Index) wait() {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, s := range x.spaces {
+		s.bg.Wait()
+	}
 }

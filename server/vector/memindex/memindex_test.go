@@ -44,6 +44,7 @@ func mustSearch(t testing.TB, x *Index, ws string, q []float32, k int, allow fun
 }
 
 func graphOf(x *Index, ws string) *graph {
+	x.wait()
 	s := x.space(ws, false)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -152,6 +153,7 @@ func TestCompaction(t *testing.T) {
 			live[itoa(i)] = vecs[i]
 		}
 	}
+	x.wait()
 	s := x.space("w", false)
 	if n, l := int(s.n.Load()), x.Len("w"); l != len(live) || n > 2*l {
 		t.Fatalf("Len %d (want %d), slots %d: tombstones were not compacted", l, len(live), n)
@@ -314,5 +316,71 @@ func TestConcurrentGraphInserts(t *testing.T) {
 	}
 	if missed > len(vecs)/100 {
 		t.Fatalf("%d of %d vectors not found by their own vector", missed, len(vecs))
+	}
+}
+
+// TestFilteredGraphSearch runs the filtered graph search directly (the
+// planner would pick the exact scan at this size) against brute force.
+func TestFilteredGraphSearch(t *testing.T) {
+	x := New(WithExactBelow(100), WithHNSW(12, 64, 48))
+	all := clustered(60, 3100, 16, 30, 0.6)
+	vecs, queries := all[:3000], all[3000:]
+	load(t, x, "w", vecs)
+	x.wait()
+	s := x.space("w", false)
+	for _, every := range []int{2, 10} {
+		keep := func(id string) bool { return mustAtoi(id)%every == 0 }
+		var kept [][]float32
+		for i := 0; i < len(vecs); i += every {
+			kept = append(kept, vecs[i])
+		}
+		var recall float64
+		for _, q := range queries {
+			s.mu.RLock()
+			hits := s.graphSearch(unit(q), 10, keep)
+			s.mu.RUnlock()
+			if len(hits) != 10 {
+				t.Fatalf("1 in %d: %d hits", every, len(hits))
+			}
+			for _, h := range hits {
+				if !keep(h.ID) {
+					t.Fatalf("1 in %d: %s not allowed", every, h.ID)
+				}
+			}
+			want := exactTopK(kept, q, 10)
+			for i := range want { // exactTopK names by position in kept
+				want[i].ID = itoa(mustAtoi(want[i].ID) * every)
+			}
+			recall += recallAt(hits, want)
+		}
+		if recall /= float64(len(queries)); recall < 0.95 {
+			t.Fatalf("1 in %d: recall@10 %.3f", every, recall)
+		}
+	}
+}
+
+// TestPlanner: the exact scan is chosen for small workspaces and selective
+// filters, the graph otherwise.
+func TestPlanner(t *testing.T) {
+	x := New(WithExactBelow(100))
+	load(t, x, "w", clustered(61, 5000, 8, 20, 0.6))
+	x.wait()
+	s := x.space("w", false)
+	cases := []struct {
+		every int // allow keeps 1 in every; 0: no filter
+		k     int
+		exact bool
+	}{{0, 10, false}, {0, 6000, true}, {1, 10, false}, {1000, 10, true}}
+	for _, c := range cases {
+		var allow func(string) bool
+		if c.every > 0 {
+			allow = func(id string) bool { return mustAtoi(id)%c.every == 0 }
+		}
+		s.mu.RLock()
+		got := s.preferExact(c.k, allow)
+		s.mu.RUnlock()
+		if got != c.exact {
+			t.Errorf("1 in %d, k=%d: exact %v, want %v", c.every, c.k, got, c.exact)
+		}
 	}
 }

@@ -1,13 +1,16 @@
 package memindex
 
-// Defaults. M=16/efConstruction=200 is the usual HNSW operating point; the
-// search breadth is the knob that trades latency for recall (see the
-// benchmarks in memindex_bench_test.go for the figures behind it).
+// Defaults, chosen with the probes behind memindex_bench_test.go on 100k
+// 512-d vectors. On tidy clustered data every setting reaches recall 1.0;
+// on harder data (overlapping clusters in a 48-d latent space) M=16
+// needed ef=200 for recall@10 0.96 while M=24 gets 0.967 at ef=128 for
+// less search time, at ~35% more build CPU. efConstruction beyond 128
+// bought almost no recall for its build cost.
 const (
 	DefaultExactBelow     = 2000
-	DefaultM              = 16
-	DefaultEfConstruction = 200
-	DefaultEfSearch       = 96
+	DefaultM              = 24
+	DefaultEfConstruction = 128
+	DefaultEfSearch       = 128
 
 	// tombstoneFrac is the share of dead graph nodes above which a
 	// workspace's graph is rebuilt from its live vectors.

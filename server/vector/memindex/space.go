@@ -22,20 +22,24 @@ const (
 // HNSW graph.
 //
 // Locking: mu is the structure lock. Writers hold it exclusively to grow
-// the arrays, switch modes, rebuild, and for every write in exact mode
-// (small sets, where that is cheap). In graph mode upserts and deletes hold
-// it shared, take meta for the id map and counters only, and link graph
-// nodes under striped per-node locks, so several inserts proceed in
-// parallel with searches.
+// the arrays, switch modes, adopt a rebuild, and for every write in exact
+// mode (small sets, where that is cheap). In graph mode upserts and
+// deletes hold it shared, take meta for the id map and counters only, and
+// link graph nodes under striped per-node locks, so several inserts
+// proceed in parallel with searches.
 type space struct {
 	cfg *config
 	mu  sync.RWMutex
 
-	meta   sync.Mutex // byID, ids[], dead, rng (graph mode, with mu shared)
-	byID   map[string]int32
-	ids    []string // slot -> id
-	dead   int      // dead slots (graph mode)
-	rng    *rand.Rand
+	meta       sync.Mutex // byID, ids[], dead, rng, journal, rebuilding
+	byID       map[string]int32
+	ids        []string // slot -> id
+	dead       int      // dead slots (graph mode)
+	rng        *rand.Rand
+	journal    []op // writes since a background rebuild's snapshot
+	rebuilding bool // a background rebuild is running
+	private    bool // a rebuild's scratch copy: rebuilds inline, no journal
+
 	n      atomic.Int32 // slots in use
 	live   atomic.Int64 // live vectors (Len)
 	dim    int
@@ -43,6 +47,15 @@ type space struct {
 	states []uint32  // accessed atomically
 
 	graph *graph // nil in exact mode
+
+	bg    sync.WaitGroup // background rebuilds, for tests
+	stats struct{ rebuilds, replayed atomic.Int64 }
+}
+
+// op is one write, replayed onto a rebuilt copy; vec nil means delete.
+type op struct {
+	id  string
+	vec []float32
 }
 
 func newSpace(cfg *config) *space {
@@ -62,16 +75,29 @@ func (s *space) dimError(got int) error {
 	return memoryd.Errorf(memoryd.EINVALID, "vector has %d dimensions, this workspace's vectors have %d", got, s.dim)
 }
 
-// upsert stores v (already normalised) under id.
+// record journals a write while a background rebuild runs; meta is held
+// (or mu exclusively).
+func (s *space) record(id string, v []float32) {
+	if s.rebuilding {
+		s.journal = append(s.journal, op{id, v})
+	}
+}
+
+// upsert stores v (already normalised, owned by the index) under id.
 func (s *space) upsert(id string, v []float32) error {
+	if err := s.write(id, v); err != nil {
+		return err
+	}
+	s.maybeRebuild()
+	return nil
+}
+
+func (s *space) write(id string, v []float32) error {
 	s.mu.RLock()
 	if s.graph != nil {
 		done, err := s.upsertShared(id, v)
 		s.mu.RUnlock()
 		if done || err != nil {
-			if done {
-				s.maybeCompact()
-			}
 			return err
 		}
 	} else {
@@ -82,8 +108,9 @@ func (s *space) upsert(id string, v []float32) error {
 	return s.upsertExclusive(id, v)
 }
 
-// upsertShared is the graph-mode fast path under mu held shared. It
-// reports done=false, without changing anything, when the arrays are full.
+// upsertShared is the graph-mode fast path, with mu held (shared is
+// enough). It reports done=false, without changing anything, when the
+// arrays are full.
 func (s *space) upsertShared(id string, v []float32) (bool, error) {
 	s.meta.Lock()
 	if len(v) != s.dim {
@@ -104,9 +131,12 @@ func (s *space) upsertShared(id string, v []float32) (bool, error) {
 		s.kill(old)
 	}
 	s.graph.levels[slot] = s.graph.randomLevel(s.rng)
+	// Filling under meta means every reserved slot holds its vector once
+	// meta is free, which is what a rebuild's snapshot relies on.
+	s.fill(slot, v)
+	s.record(id, v)
 	s.meta.Unlock()
 
-	s.fill(slot, v)
 	s.graph.insert(s, slot)
 	return true, nil
 }
@@ -123,22 +153,18 @@ func (s *space) upsertExclusive(id string, v []float32) error {
 	if s.graph != nil {
 		// Full arrays in graph mode: grow, then insert as upsertShared does.
 		s.grow(1)
-		done, err := s.upsertShared(id, v)
-		if !done {
-			panic("memindex: no room after grow")
-		}
+		_, err := s.upsertShared(id, v)
 		return err
 	}
+	s.meta.Lock()
+	defer s.meta.Unlock()
+	s.record(id, v)
 	if slot, ok := s.byID[id]; ok {
 		copy(s.vec(slot), v)
 		return nil
 	}
 	s.grow(1)
-	slot := s.reserve(id)
-	s.fill(slot, v)
-	if int(s.live.Load()) >= s.cfg.exactBelow {
-		s.buildGraph()
-	}
+	s.fill(s.reserve(id), v)
 	return nil
 }
 
@@ -152,11 +178,11 @@ func (s *space) reserve(id string) int32 {
 	return slot
 }
 
-// fill writes a reserved slot's vector and publishes it. A concurrent
-// delete may have killed the slot already; it then stays dead.
+// fill writes a reserved slot's vector and publishes it; the caller holds
+// meta or mu exclusively.
 func (s *space) fill(slot int32, v []float32) {
 	copy(s.vec(slot), v)
-	atomic.CompareAndSwapUint32(&s.states[slot], stateFree, stateLive)
+	atomic.StoreUint32(&s.states[slot], stateLive)
 }
 
 // kill marks slot dead; the caller holds meta or mu.
@@ -172,7 +198,10 @@ func (s *space) grow(extra int) {
 	if need <= s.capacity() {
 		return
 	}
-	c := max(need, s.capacity()*3/2, 64)
+	s.resize(max(need, s.capacity()*3/2, 64))
+}
+
+func (s *space) resize(c int) {
 	vecs := make([]float32, c*s.dim)
 	copy(vecs, s.vecs)
 	s.vecs = vecs
@@ -200,36 +229,48 @@ func (s *space) reset(dim int) {
 
 // delete removes id; it reports whether id was present.
 func (s *space) delete(id string) bool {
+	ok := s.remove(id)
+	if ok {
+		s.maybeRebuild()
+	}
+	return ok
+}
+
+func (s *space) remove(id string) bool {
 	s.mu.RLock()
 	if s.graph != nil {
-		s.meta.Lock()
-		slot, ok := s.byID[id]
-		if ok {
-			delete(s.byID, id)
-			s.kill(slot)
-		}
-		s.meta.Unlock()
+		ok := s.removeShared(id)
 		s.mu.RUnlock()
-		if ok {
-			s.maybeCompact()
-		}
 		return ok
 	}
 	s.mu.RUnlock()
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	slot, ok := s.byID[id]
-	if !ok {
-		return false
-	}
-	delete(s.byID, id)
 	if s.graph != nil { // became a graph in between
-		s.kill(slot)
-		return true
+		return s.removeShared(id)
 	}
-	s.swapRemove(slot)
-	return true
+	s.meta.Lock()
+	defer s.meta.Unlock()
+	slot, ok := s.byID[id]
+	if ok {
+		s.record(id, nil)
+		delete(s.byID, id)
+		s.swapRemove(slot)
+	}
+	return ok
+}
+
+// removeShared tombstones id's graph node; mu held (shared is enough).
+func (s *space) removeShared(id string) bool {
+	s.meta.Lock()
+	defer s.meta.Unlock()
+	slot, ok := s.byID[id]
+	if ok {
+		s.record(id, nil)
+		delete(s.byID, id)
+		s.kill(slot)
+	}
+	return ok
 }
 
 // swapRemove keeps exact-mode storage dense by moving the last slot into
@@ -245,74 +286,4 @@ func (s *space) swapRemove(slot int32) {
 	s.states[last] = stateFree
 	s.n.Store(last)
 	s.live.Add(-1)
-}
-
-// maybeCompact rebuilds the graph once dead nodes exceed tombstoneFrac of
-// it, and drops back to exact mode when the workspace has shrunk well
-// below exactBelow (half, so sizes near the threshold do not flap).
-func (s *space) maybeCompact() {
-	s.mu.RLock()
-	s.meta.Lock()
-	due := s.compactionDue()
-	s.meta.Unlock()
-	s.mu.RUnlock()
-	if !due {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.graph != nil && s.compactionDue() {
-		s.compact()
-	}
-}
-
-// compactionDue needs mu exclusively, or mu shared and meta.
-func (s *space) compactionDue() bool {
-	live := int(s.live.Load())
-	if live == 0 || live < s.cfg.exactBelow/2 {
-		return true
-	}
-	return s.dead >= minTombstones && float64(s.dead) > tombstoneFrac*float64(s.n.Load())
-}
-
-// compact moves the live vectors into fresh dense arrays and rebuilds the
-// graph over them (or leaves exact mode on); mu held exclusively.
-func (s *space) compact() {
-	n := s.n.Load()
-	live := int(s.live.Load())
-	c := max(live*5/4, 64)
-	vecs := make([]float32, c*s.dim)
-	states := make([]uint32, c)
-	ids := make([]string, c)
-	byID := make(map[string]int32, live)
-	j := int32(0)
-	for i := range n {
-		if s.states[i] != stateLive {
-			continue
-		}
-		copy(vecs[int(j)*s.dim:], s.vec(i))
-		states[j] = stateLive
-		ids[j] = s.ids[i]
-		byID[ids[j]] = j
-		j++
-	}
-	s.vecs, s.states, s.ids, s.byID = vecs, states, ids, byID
-	s.n.Store(j)
-	s.dead = 0
-	s.graph = nil
-	if live > 0 && live >= s.cfg.exactBelow/2 {
-		s.buildGraph()
-	}
-}
-
-// buildGraph indexes every slot in a new graph, in parallel; mu held
-// exclusively.
-func (s *space) buildGraph() {
-	g := newGraph(s.cfg, s.capacity())
-	n := s.n.Load()
-	for i := range n {
-		g.levels[i] = g.randomLevel(s.rng)
-	}
-	s.graph = g
-	g.insertAll(s, 0, n)
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -374,20 +373,30 @@ func testConcurrent(t *testing.T, x memoryd.VectorIndex) {
 	vecs := Vectors(18, writers*per, Dims)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers+4)
+	written := make(chan int, len(vecs)) // every 10th id, once upserted
+	var writersWG sync.WaitGroup
 	for w := range writers {
-		wg.Go(func() {
+		writersWG.Go(func() {
 			for i := w * per; i < (w+1)*per; i++ {
 				if err := x.Upsert("ws-a", ID(i), vecs[i]); err != nil {
 					errs <- err
 					return
 				}
+				if i%10 == 0 {
+					written <- i
+				}
 			}
 		})
 	}
-	wg.Go(func() { // deletes every 10th id, retrying until it exists
-		for i := 0; i < writers*per; i += 10 {
-			for x.Delete("ws-a", ID(i)) != nil {
-				runtime.Gosched()
+	wg.Go(func() {
+		writersWG.Wait()
+		close(written)
+	})
+	wg.Go(func() { // deletes every 10th id once it is written
+		for i := range written {
+			if err := x.Delete("ws-a", ID(i)); err != nil {
+				errs <- err
+				return
 			}
 		}
 	})

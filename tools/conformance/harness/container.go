@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -72,6 +75,16 @@ func buildImage(ctx context.Context, root, tag string) error {
 	return err
 }
 
+// apiPort is where the image listens (MEMORYD_ADDR in the Dockerfile).
+const apiPort = "8080/tcp"
+
+// publishOnLoopback binds the API's host port on 127.0.0.1 only (Docker
+// would otherwise publish it on every interface).
+func publishOnLoopback(hc *container.HostConfig) {
+	hc.PortBindings = network.PortMap{network.MustParsePort(apiPort): {
+		{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}}
+}
+
 // Server is a memoryd container and its API address.
 type Server struct {
 	C       *testcontainers.DockerContainer
@@ -83,12 +96,13 @@ type Server struct {
 // is published on 127.0.0.1 only.
 func startServer(ctx context.Context, image string) (*Server, error) {
 	c, err := testcontainers.Run(ctx, image,
-		testcontainers.WithExposedPorts("127.0.0.1::8080/tcp"),
+		testcontainers.WithExposedPorts(apiPort),
+		testcontainers.WithHostConfigModifier(publishOnLoopback),
 		testcontainers.WithEnv(map[string]string{
 			"MEMORYD_STREAM_MIN_HEARTBEAT": "1s",
 			"MEMORYD_LOG_LEVEL":            "info",
 		}),
-		testcontainers.WithWaitStrategy(wait.ForHTTP("/api/v1/health").WithPort("8080/tcp").
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/api/v1/health").WithPort(apiPort).
 			WithStartupTimeout(60*time.Second).WithPollInterval(200*time.Millisecond)),
 	)
 	if err != nil {
@@ -106,7 +120,7 @@ func startServer(ctx context.Context, image string) (*Server, error) {
 		s.Stop(ctx)
 		return nil, err
 	}
-	port, err := c.MappedPort(ctx, "8080/tcp")
+	port, err := c.MappedPort(ctx, apiPort)
 	if err != nil {
 		s.Stop(ctx)
 		return nil, err
@@ -119,6 +133,9 @@ func startServer(ctx context.Context, image string) (*Server, error) {
 // the new key.
 func (s *Server) CreateKey(ctx context.Context, workspace string) (string, error) {
 	cmd := []string{"/memoryd", "keys", "create", "--db", dbPath, "--workspace", workspace}
+	// A key is created in well under a second; never wait forever on it.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	code, out, err := s.C.Exec(ctx, cmd, tcexec.Multiplexed())
 	if err != nil {
 		return "", fmt.Errorf("exec %v: %w", cmd, err)

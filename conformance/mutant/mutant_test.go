@@ -1,0 +1,170 @@
+package mutant
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memoryd/memoryd/conformance"
+	"github.com/memoryd/memoryd/server/app"
+)
+
+// server is a real memoryd, started once for every test of the package.
+var server struct {
+	url        *url.URL
+	keyA, keyB string
+}
+
+// TestMain runs memoryd in-process (the suite itself never imports the
+// server; only this test of the suite does) on a temporary SQLite
+// database, with a 1 s minimum heartbeat so the heartbeat check is quick.
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "mutant")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	started := make(chan error, 1)
+	go func() { started <- start(ctx, "sqlite://"+filepath.Join(dir, "memoryd.db"), done) }()
+	// A server that hangs while creating keys or starting must fail the
+	// test, not stall it: go test's -timeout only starts with m.Run.
+	select {
+	case err := <-started:
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutant: starting memoryd:", err)
+			return 1
+		}
+	case <-time.After(60 * time.Second):
+		fmt.Fprintln(os.Stderr, "mutant: memoryd did not create two keys and start listening within 60s")
+		return 1
+	}
+	code := m.Run()
+	cancel()
+	<-done
+	return code
+}
+
+// start creates the two keys on db, then runs memoryd until ctx ends
+// (its result goes to done) and returns once it listens.
+func start(ctx context.Context, db string, done chan<- error) error {
+	var err error
+	if server.keyA, err = createKey(ctx, db, "wa"); err != nil {
+		return err
+	}
+	if server.keyB, err = createKey(ctx, db, "wb"); err != nil {
+		return err
+	}
+	cfg, err := app.ParseServe([]string{"--addr", "127.0.0.1:0", "--db", db, "--embedder", "hash",
+		"--stream-min-heartbeat", "1s"})
+	if err != nil {
+		return err
+	}
+	ready := make(chan string, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { done <- app.Run(ctx, cfg, io.Discard, log, ready) }()
+	server.url = &url.URL{Scheme: "http", Host: <-ready}
+	return nil
+}
+
+func createKey(ctx context.Context, db, workspace string) (string, error) {
+	var out bytes.Buffer
+	if err := app.RunKeys(ctx, []string{"create", "--db", db, "--workspace", workspace}, &out, io.Discard); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// caught pairs a mutation with the checks that must fail (or warn, for a
+// SHOULD) against it.
+type caught struct {
+	m      Mutation
+	checks []string
+}
+
+var mutants = []caught{
+	{DropIDs, []string{"STREAM-CONNECT-001", "STREAM-LIVE-001", "STREAM-HEARTBEAT-001", "STREAM-SNAPSHOT-001", "STREAM-RESTART-001"}},
+	{DuplicateEvent, []string{"STREAM-LIVE-005", "STREAM-RESUME-001"}},
+	{SwapEvents, []string{"STREAM-LIVE-005", "STREAM-RESUME-002"}},
+	{DropWelcome, []string{"STREAM-CONNECT-001", "STREAM-SNAPSHOT-001", "STREAM-RESTART-001"}},
+	{RenameDeleted, []string{"STREAM-LIVE-003"}},
+	{IgnoreLastEventID, []string{"STREAM-RESUME-001", "STREAM-RESUME-002", "STREAM-RESUME-003", "STREAM-RESTART-001"}},
+	{StreamTextPlain, []string{"STREAM-CONNECT-001", "STREAM-CONNECT-003", "STREAM-LIVE-001"}},
+	{NotFoundShape, []string{"MEM-GET-003", "MEM-DELETE-002", "MEM-UPDATE-005", "ISO-READ-001"}},
+	{NoLocation, []string{"MEM-CREATE-002"}},
+	{BufferedStream, []string{"STREAM-CONNECT-002"}},
+}
+
+// runSuite runs the checks named ids through a proxy applying m.
+func runSuite(t *testing.T, m Mutation, ids []string) map[string]conformance.Result {
+	t.Helper()
+	proxy := httptest.NewServer(Proxy(server.url, m))
+	defer proxy.Close()
+	s, err := conformance.New(conformance.Config{BaseURL: proxy.URL, KeyA: server.keyA, KeyB: server.keyB,
+		WorkspaceA: "wa", WorkspaceB: "wb", Profiles: []conformance.Profile{conformance.Core, conformance.Stream},
+		Run: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$"), EventWait: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := s.Run(context.Background(), conformance.Checks())
+	got := map[string]conformance.Result{}
+	for _, r := range rep.Results {
+		got[r.ID] = r
+	}
+	for _, id := range ids {
+		if _, ok := got[id]; !ok {
+			t.Fatalf("check %s did not run (renamed?)", id)
+		}
+	}
+	return got
+}
+
+// Every check the mutants rely on passes through the proxy unmodified:
+// what they catch is the mutation, not the proxy or the server.
+func TestUnmodifiedProxyPasses(t *testing.T) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, c := range mutants {
+		for _, id := range c.checks {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	for id, r := range runSuite(t, Mutation{Name: "none"}, ids) {
+		if r.Outcome != conformance.Pass {
+			t.Errorf("%s: %s %s", id, r.Outcome, r.Reason)
+		}
+	}
+}
+
+func TestMutantsAreCaught(t *testing.T) {
+	for _, c := range mutants {
+		t.Run(c.m.Name, func(t *testing.T) {
+			for id, r := range runSuite(t, c.m, c.checks) {
+				if r.Outcome != conformance.Fail && r.Outcome != conformance.Warn {
+					t.Errorf("%s did not catch %s: %s", id, c.m.Name, r.Outcome)
+					continue
+				}
+				t.Logf("%s %s: %s", id, strings.ToUpper(string(r.Outcome)), r.Reason)
+			}
+		})
+	}
+}

@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/memoryd/memoryd/gen/api"
+)
+
+// TestCrashKeepsLog kills memoryd with SIGKILL in the middle of a burst of
+// concurrent writes and restarts it on the same database, on each backend.
+// Every acknowledged write must survive with its event (memory and event
+// are one transaction), the log must stay gap-free, and a position handed
+// out before the crash must resume after it.
+func TestCrashKeepsLog(t *testing.T) {
+	t.Parallel()
+	backends := []struct {
+		name string
+		db   func(t testing.TB) string
+	}{
+		{"sqlite", func(t testing.TB) string { return "sqlite://" + t.TempDir() + "/memoryd.db" }},
+		{"postgres", pgDSN},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { crashAndRecover(t, b.db(t)) })
+	}
+}
+
+// crashWriters is how many clients write at once; crashAfter is how many
+// acknowledged writes the stream must have shown before the kill.
+const (
+	crashWriters = 6
+	crashAfter   = 150
+)
+
+func crashAndRecover(t *testing.T, db string) {
+	key := createKey(t, db, "crash")
+	before := startNode(t, "before-crash", db)
+	s1 := openStream(t, before.base, key, "")
+	epoch, _ := splitPosition(t, s1.welcome.Position)
+
+	burst := startBurst(newClient(before.base, key), crashWriters)
+	// A position read from the stream mid-burst: the client's resume point.
+	resumeFrom := nthMemoryEvent(t, s1, crashAfter/3)
+	nthMemoryEvent(t, s1, crashAfter-crashAfter/3)
+	before.kill()
+	acked := burst.stop(t)
+	// The stream showed crashAfter committed writes; each writer has at
+	// most one whose answer was still on its way.
+	if len(acked) < crashAfter-crashWriters {
+		t.Fatalf("only %d writes acknowledged before the crash, want at least %d", len(acked), crashAfter-crashWriters)
+	}
+
+	after := startNode(t, "after-crash", db)
+	c := newClient(after.base, key)
+	for id, text := range acked {
+		m := c.get(t, id)
+		if m == nil || m.Text != text {
+			t.Fatalf("acknowledged memory %s lost in the crash: got %+v", id, m)
+		}
+	}
+
+	// The whole log, replayed from its start: gap-free, and its
+	// memory.created events are exactly the stored memories.
+	full := openStream(t, after.base, key, makePosition(epoch, 0))
+	if e, _ := splitPosition(t, full.welcome.Position); e != epoch {
+		t.Fatalf("the log's epoch changed across the restart: %q, was %q", e, epoch)
+	}
+	head := seqOf(t, full.welcome.Head)
+	log := full.logUntil(t, head)
+	checkConsecutive(t, 0, log)
+	checkEventsMatchMemories(t, log, c.listIDs(t), acked)
+
+	// The position from before the crash resumes right after it.
+	resumed := openStream(t, after.base, key, resumeFrom)
+	from := seqOf(t, resumeFrom)
+	sameEvents(t, "full log after "+resumeFrom, log[from:], "stream resumed there", resumed.logUntil(t, head))
+
+	// And the log goes on from where it was: the next write is live on
+	// the resumed stream, with no gap after the pre-crash head.
+	c.create(t, "after-crash", "written after the restart")
+	checkConsecutive(t, head, untilMemory(t, resumed, "after-crash"))
+}
+
+// nthMemoryEvent reads s up to its n-th memory.created event (counting from
+// the stream's start) and returns its position.
+func nthMemoryEvent(t testing.TB, s *sse, n int) string {
+	t.Helper()
+	for seen := 0; ; {
+		m := s.next(t)
+		if m.event == "memory.created" {
+			if seen++; seen == n {
+				return m.id
+			}
+		}
+	}
+}
+
+// checkEventsMatchMemories fails unless the log's memory.created events
+// name each stored memory exactly once and nothing else, and every
+// acknowledged write is among them.
+func checkEventsMatchMemories(t *testing.T, log []message, stored map[string]bool, acked map[string]string) {
+	t.Helper()
+	created := map[string]bool{}
+	for _, m := range log {
+		switch m.event {
+		case "memory.created":
+			id := memoryID(t, m)
+			if created[id] {
+				t.Fatalf("memory.created %s twice in the log", id)
+			}
+			if !stored[id] {
+				t.Fatalf("memory.created %s at %s, but no such memory: an event without its change", id, m.id)
+			}
+			created[id] = true
+		case "user.activity":
+		default:
+			t.Fatalf("unexpected %s event in the log: %s", m.event, m.data)
+		}
+	}
+	for id := range stored {
+		if !created[id] {
+			t.Fatalf("memory %s is stored but has no memory.created event: a change without its event", id)
+		}
+	}
+	for id := range acked {
+		if !created[id] {
+			t.Fatalf("acknowledged memory %s has no memory.created event", id)
+		}
+	}
+	t.Logf("%d acknowledged writes, %d stored, %d events in the log", len(acked), len(stored), len(log))
+}
+
+// burst is several goroutines creating memories as fast as the server
+// takes them, until it dies.
+type burst struct {
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	acked map[string]string // id -> text, answered 201
+	err   error             // an HTTP error answer (a server that answers must not fail)
+	quit  chan struct{}
+}
+
+func startBurst(c *client, writers int) *burst {
+	b := &burst{acked: map[string]string{}, quit: make(chan struct{})}
+	for w := range writers {
+		b.wg.Add(1)
+		go b.write(c, w)
+	}
+	return b
+}
+
+func (b *burst) write(c *client, w int) {
+	defer b.wg.Done()
+	for i := 0; ; i++ {
+		select {
+		case <-b.quit:
+			return
+		default:
+		}
+		id := fmt.Sprintf("w%d-%04d", w, i)
+		text := "burst write " + id
+		status, err := c.do(http.MethodPost, "/memory", api.CreateMemoryRequest{Id: &id, Text: text}, nil)
+		b.mu.Lock()
+		switch {
+		case err == nil && status == http.StatusCreated:
+			b.acked[id] = text
+		case status != 0:
+			// The server answered, and not with success.
+			b.err = errors.Join(b.err, fmt.Errorf("%s: %d %v", id, status, err))
+		}
+		b.mu.Unlock()
+		if err != nil {
+			// Transport error: the server is gone; the write's fate is
+			// unknown, and this writer stops.
+			return
+		}
+	}
+}
+
+// stop ends the writers and returns the acknowledged writes.
+func (b *burst) stop(t testing.TB) map[string]string {
+	t.Helper()
+	close(b.quit)
+	b.wg.Wait()
+	if b.err != nil {
+		t.Fatalf("writes failed while the server was up: %v", b.err)
+	}
+	return b.acked
+}

@@ -1,0 +1,377 @@
+package events_test
+
+// Stream benchmarks. Targets (reported, never asserted: figures depend on
+// the machine): write-to-delivery p99 <= 10 ms with 1,000 subscribers,
+// <= 30 KB per idle stream with 10,000 open, replay of 10,000 missed events
+// <= 200 ms. Fix the iteration count, since every run sets up its
+// subscribers afresh:
+//
+//	go test -run '^$' -bench . -benchtime 200x -timeout 20m ./server/events
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httputil"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/events"
+)
+
+// benchConfig is quiet() with the per-key and per-connection limits out of
+// the way: the benchmarks measure the machinery, not the policy.
+func benchConfig() events.Config {
+	c := quiet()
+	c.MaxStreamsPerKey = 1 << 20
+	c.EventsPerMinute = 1 << 30
+	c.PaceBurst = 1 << 20
+	return c
+}
+
+// raiseNoFile lifts the open-file limit: client and server ends of every
+// stream live in this process. The hard limit rises too when allowed (root).
+func raiseNoFile(b *testing.B, need uint64) {
+	b.Helper()
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		b.Fatal(err)
+	}
+	if r.Cur >= need {
+		return
+	}
+	r.Cur = need
+	r.Max = max(r.Max, need)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		b.Fatalf("open-file limit: need %d: %v (raise it: ulimit -n %d)", need, err, need)
+	}
+}
+
+// BenchmarkDeliveryLatency1000 measures write-to-delivery latency: from
+// the start of a memory write (its transaction included) until each of
+// 1,000 subscribers has read the event off its socket. One op is one write
+// and its fan-out: the next write starts once every subscriber has the
+// previous one, so the figure is latency, not a backlog (ns/op is the
+// time to reach all 1,000).
+func BenchmarkDeliveryLatency1000(b *testing.B) {
+	const subs = 1000
+	raiseNoFile(b, 2*subs+256)
+	e := newEnv(b, benchConfig())
+	arrivals := make([][]time.Time, subs)
+	pending := make([]atomic.Int32, b.N)
+	delivered := make([]chan struct{}, b.N)
+	for i := range b.N {
+		pending[i].Store(subs)
+		delivered[i] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for s := range subs {
+		st := e.openRaw(e.keyA, "heartbeat=3600")
+		arrivals[s] = make([]time.Time, 0, b.N)
+		wg.Go(func() {
+			readArrivals(st, b.N, func(i int) {
+				arrivals[s] = append(arrivals[s], time.Now())
+				if pending[i].Add(-1) == 0 {
+					close(delivered[i])
+				}
+			})
+		})
+	}
+	sent := make([]time.Time, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		sent[i] = time.Now()
+		e.create("a", fmt.Sprint("lat_", i), nil)
+		select {
+		case <-delivered[i]:
+		case <-time.After(waitLimit):
+			b.Fatalf("event %d: %d subscribers still waiting", i, pending[i].Load())
+		}
+	}
+	b.StopTimer()
+	wg.Wait()
+	var lat []time.Duration
+	for s := range subs {
+		for i, at := range arrivals[s] {
+			lat = append(lat, at.Sub(sent[i]))
+		}
+	}
+	reportPercentiles(b, lat)
+}
+
+// readArrivals calls got(i) as the i-th memory.created event is read, for
+// i < n.
+func readArrivals(st rawStream, n int, got func(i int)) {
+	defer st.Close()
+	br := bufio.NewReaderSize(st.body(512), 4096)
+	for i := 0; i < n; {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if bytes.HasPrefix(line, []byte("event: memory.created")) {
+			got(i)
+			i++
+		}
+	}
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	at := func(p float64) float64 {
+		i := min(int(float64(len(lat))*p), len(lat)-1)
+		return float64(lat[i].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+	b.ReportMetric(at(1), "max-ms")
+}
+
+// BenchmarkIdleStreamMemory opens 10,000 idle streams and reports the
+// server's growth of heap in use plus goroutine stacks per stream, after
+// a GC. The clients run in a child process (this test binary again, as
+// TestHelperStreamClients), so their memory is not counted and the two
+// ends of 10,000 connections need not fit one process's open-file limit.
+func BenchmarkIdleStreamMemory(b *testing.B) {
+	const n = 10000
+	raiseNoFile(b, n+256)
+	for range b.N {
+		b.StopTimer()
+		e := newEnv(b, benchConfig())
+		before := inUse()
+		b.StartTimer()
+		stop := startClients(b, e.srv.Listener.Addr().String(), e.keyA, n)
+		b.StopTimer()
+		after := inUse()
+		if got := e.stream.ActiveStreams(); got != n {
+			b.Fatalf("%d streams open, want %d", got, n)
+		}
+		b.ReportMetric(float64(after.heap-before.heap)/n/1024, "heap-KB/stream")
+		b.ReportMetric(float64(after.stack-before.stack)/n/1024, "stack-KB/stream")
+		b.ReportMetric(float64(after.heap+after.stack-before.heap-before.stack)/n/1024, "KB/stream")
+		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/stream")
+		stop()
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+type memUse struct {
+	heap, stack uint64
+	goroutines  int
+}
+
+func inUse() memUse {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return memUse{heap: m.HeapInuse, stack: m.StackInuse, goroutines: runtime.NumGoroutine()}
+}
+
+// startClients runs TestHelperStreamClients in a child process, waits
+// until its n streams are open and returns the function that ends them.
+func startClients(b *testing.B, addr, key string, n int) (stop func()) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStreamClients$", "-test.v")
+	cmd.Env = append(os.Environ(), "MEMORYD_STREAM_CLIENTS="+addr+" "+key+" "+strconv.Itoa(n))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var lines []string
+	open := false
+	for !open && sc.Scan() {
+		open = sc.Text() == "streams open"
+		lines = append(lines, sc.Text())
+	}
+	if !open {
+		_ = cmd.Wait()
+		b.Fatalf("stream clients failed:\n%s", strings.Join(lines, "\n"))
+	}
+	return func() {
+		stdin.Close()
+		go io.Copy(io.Discard, out)
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("stream clients: %v\n%s", err, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// TestHelperStreamClients is BenchmarkIdleStreamMemory's client process:
+// it opens the streams named by $MEMORYD_STREAM_CLIENTS, says so, and holds
+// them (unread) until its stdin closes. Without the variable it does
+// nothing.
+func TestHelperStreamClients(t *testing.T) {
+	spec := strings.Fields(os.Getenv("MEMORYD_STREAM_CLIENTS"))
+	if len(spec) != 3 {
+		t.Skip("the client process of BenchmarkIdleStreamMemory")
+	}
+	addr, key := spec[0], spec[1]
+	n, err := strconv.Atoi(spec[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r syscall.Rlimit
+	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
+	r.Cur = r.Max
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	conns := make([]rawStream, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for j := next.Add(1) - 1; j < int64(n); j = next.Add(1) - 1 {
+				conns[j] = dialStream(t, addr, key, "heartbeat=3600")
+			}
+		})
+	}
+	wg.Wait()
+	fmt.Println("streams open")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// rawStream is a stream read off a bare TCP connection; rest holds what
+// was read past the welcome.
+type rawStream struct {
+	net.Conn
+	rest []byte
+}
+
+// body returns the stream's decoded bytes after the welcome (the response
+// is chunked; a frame may straddle two chunks).
+func (s rawStream) body(buf int) io.Reader {
+	return httputil.NewChunkedReader(bufio.NewReaderSize(io.MultiReader(bytes.NewReader(s.rest), s.Conn), buf))
+}
+
+// openRaw opens a stream over a bare TCP connection and reads up to the end
+// of its welcome event. The welcome is flushed on its own, so its chunk
+// ends with it: the body continues at a chunk boundary.
+func (e *env) openRaw(key, query string) rawStream {
+	return dialStream(e.t, e.srv.Listener.Addr().String(), key, query)
+}
+
+func dialStream(t testing.TB, addr, key, query string) rawStream {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := "GET /api/v1/stream?" + query + " HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n" +
+		"Authorization: Bearer " + key + "\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitLimit))
+	var got []byte
+	buf := make([]byte, 2048)
+	end := -1
+	for end < 0 {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("opening a stream: %v after %q", err, got)
+		}
+		got = append(got, buf[:n]...)
+		if w := bytes.Index(got, []byte("event: welcome\n")); w >= 0 {
+			if i := bytes.Index(got[w:], []byte("\n\n\r\n")); i >= 0 {
+				end = w + i + 4
+			}
+		}
+	}
+	if !bytes.HasPrefix(got, []byte("HTTP/1.1 200")) || !bytes.Contains(got, []byte("Transfer-Encoding: chunked")) {
+		t.Fatalf("stream refused: %q", got)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	return rawStream{Conn: c, rest: got[end:]}
+}
+
+// BenchmarkReplay10000 measures resuming a stream 10,000 events behind:
+// from the request until the last missed event is read. ring: the events
+// are in the hub's memory (a client that dropped off a running node);
+// store: they are older than the ring (a restarted node, or a long
+// absence), so they are read from the database in batches.
+func BenchmarkReplay10000(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		ring int
+	}{{"ring", 65536}, {"store", 1024}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := benchConfig()
+			cfg.RingSize = tc.ring
+			e := newEnv(b, cfg)
+			from := e.stream.Head()
+			appendMissed(b, e, 10000)
+			b.ResetTimer()
+			for range b.N {
+				c := e.openRaw(e.keyA, "heartbeat=3600&last_event_id="+from)
+				if got := countCreated(c, 10000); got != 10000 {
+					b.Fatalf("replayed %d of 10000 events", got)
+				}
+				c.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/replay")
+		})
+	}
+}
+
+// appendMissed writes n memory.created events, as the service would.
+func appendMissed(b *testing.B, e *env, n int) {
+	ctx := context.Background()
+	for i := range n {
+		evt, err := payloadEvent(memoryd.EventMemoryCreated, "a", map[string]any{"id": fmt.Sprint("r_", i),
+			"content": "a memory of about twenty words, as an agent would store it, to size the frames realistically",
+			"tags":    []string{}, "created_at": t0, "created_by": "user-a"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.st.AppendEvent(ctx, evt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// countCreated reads until n memory.created events have arrived.
+func countCreated(c rawStream, n int) int {
+	_ = c.SetReadDeadline(time.Now().Add(waitLimit))
+	br := bufio.NewReaderSize(c.body(64<<10), 64<<10)
+	got := 0
+	for got < n {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return got
+		}
+		if bytes.HasPrefix(line, []byte("event: memory.created")) {
+			got++
+		}
+	}
+	return got
+}

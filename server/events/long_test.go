@@ -1,0 +1,131 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/app"
+	"github.com/memoryd/memoryd/server/auth"
+	"github.com/memoryd/memoryd/server/store"
+)
+
+// TestIdleStreamSurvives120s keeps a stream idle for over two minutes on
+// the real server (app.Run with its default http.Server timeouts and the
+// default stream settings: heartbeat 30 s, keepalive 15 s), then checks it
+// still delivers. It takes 125 s, so it only runs when asked:
+//
+//	MEMORYD_LONG=1 go test -run TestIdleStreamSurvives120s -v ./server/events
+func TestIdleStreamSurvives120s(t *testing.T) {
+	if os.Getenv("MEMORYD_LONG") == "" {
+		t.Skip("long: set MEMORYD_LONG=1")
+	}
+	const idle = 125 * time.Second
+	addr, key := runApp(t)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	c := newSSEClient(resp)
+	defer c.close()
+	if m := c.next(t); m.event != "welcome" {
+		t.Fatalf("first event %q", m.event)
+	}
+	start := time.Now()
+	heartbeats, keepalives := 0, 0
+	deadline := time.After(idle)
+	for waiting := true; waiting; {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				t.Fatalf("the stream ended after %s idle: %v", time.Since(start).Round(time.Second), <-c.done)
+			}
+			switch {
+			case m.event == "heartbeat":
+				heartbeats++
+			case m.comment != "":
+				keepalives++
+			}
+		case <-deadline:
+			waiting = false
+		}
+	}
+	t.Logf("%s idle: %d heartbeats, %d keepalive comments", idle, heartbeats, keepalives)
+	if heartbeats < 4 {
+		t.Fatalf("%d heartbeats in %s, want one every 30 s", heartbeats, idle)
+	}
+	post(t, addr, key, `{"id":"after-idle","text":"still there"}`)
+	m := c.nextData(t)
+	for m.event == memoryd.EventUserActivity { // the stream's own connect
+		m = c.nextData(t)
+	}
+	if m.event != memoryd.EventMemoryCreated {
+		t.Fatalf("after the idle period got %q, want memory.created", m.event)
+	}
+}
+
+// runApp serves memoryd as `memoryd serve` does, with defaults, on a fresh
+// SQLite database; it returns the address and a key for workspace "a".
+func runApp(t *testing.T) (addr, key string) {
+	t.Helper()
+	dsn := "sqlite://" + t.TempDir() + "/memoryd.db"
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, err = auth.NewKey(ctx, st, []string{"a"}, memoryd.TierUnlimited, "user-a")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.ParseServe([]string{"--addr", "127.0.0.1:0", "--db", dsn, "--embedder", "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("app.Run: %v", err)
+		}
+	})
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("app.Run: %v", err)
+	}
+	return addr, key
+}
+
+func post(t *testing.T, addr, key, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/memory", bytes.NewBufferString(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST /memory: %d %s", resp.StatusCode, b)
+	}
+}
