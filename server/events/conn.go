@@ -189,7 +189,13 @@ func (c *conn) sendSnapshots() error {
 		}
 		wrote = true
 	}
-	if a := b.analytics[c.req.sub.workspace]; a != nil && c.req.sub.wantsType(memoryd.EventAnalyticsUpdate) {
+	a := b.analytics[c.req.sub.workspace]
+	if a == nil {
+		// The workspace had no open stream at the last round: its period
+		// counted nothing, so send that rather than nothing until the next.
+		a = c.s.emptyAnalytics(c.req.sub.workspace)
+	}
+	if a != nil && c.req.sub.wantsType(memoryd.EventAnalyticsUpdate) {
 		if err := c.write(frame(pos, memoryd.EventAnalyticsUpdate, a), false); err != nil {
 			return err
 		}

@@ -89,3 +89,14 @@ func (s *Stream) health(ctx context.Context) ev.SystemHealth {
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+
+// emptyAnalytics is the analytics.update of a workspace with no counted
+// activity in the current period.
+func (s *Stream) emptyAnalytics(ws string) []byte {
+	b, err := json.Marshal(ev.AnalyticsUpdate{Workspace: ws, Timestamp: time.Now().UTC(),
+		PeriodSeconds: int(s.cfg.SnapshotInterval / time.Second), ActiveStreams: s.reg.workspaces()[ws]})
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -443,3 +443,21 @@ func TestTwoNodesShareTheLog(t *testing.T) {
 	expectEvent(t, c.nextData(t), ev1, e.epoch())
 	_ = strconv.Itoa
 }
+
+// A workspace with no stream open at the last snapshot round still gets
+// its analytics.update at once, with zero counters, not a period later.
+func TestAnalyticsForANewWorkspaceAtOnce(t *testing.T) {
+	cfg := quiet()
+	cfg.SnapshotInterval = time.Hour
+	e := newEnv(t, cfg)
+	c, _ := e.open(e.keyB, q("events", "analytics.update"), nil)
+	var an ev.AnalyticsUpdate
+	m := c.next(t)
+	if m.event != "analytics.update" {
+		t.Fatalf("got %s, want analytics.update", m.event)
+	}
+	m.decode(t, &an)
+	if an.Workspace != "b" || an.ActiveStreams != 1 || an.Counters.MemoriesCreated != 0 {
+		t.Fatalf("analytics %+v", an)
+	}
+}
