@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -41,7 +42,11 @@ type envelope struct {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *memoryd.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 {
-		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path,
+		level := slog.LevelError
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			level = slog.LevelDebug // the client went away; nothing failed here
+		}
+		log.Log(r.Context(), level, "internal error", "err", err, "method", r.Method, "path", r.URL.Path,
 			"request_id", requestID(r.Context()))
 		e = &memoryd.Error{Code: memoryd.EINTERNAL, Message: "Internal server error"}
 	}
