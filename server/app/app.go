@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -107,7 +106,7 @@ func serve(ctx context.Context, cfg Config, h http.Handler, onShutdown func(), l
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(onShutdown)
 	log.Info("memoryd listening", "addr", "http://"+ln.Addr().String()+httpapi.BasePath, "version", Version,
-		"db", redactDSN(cfg.DB))
+		"db", store.Redact(cfg.DB))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -125,18 +124,4 @@ func serve(ctx context.Context, cfg Config, h http.Handler, onShutdown func(), l
 		return err
 	}
 	return nil
-}
-
-// redactDSN hides a password in a postgres:// DSN for logs.
-func redactDSN(dsn string) string {
-	at := strings.LastIndex(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 {
-		return dsn
-	}
-	creds := dsn[scheme+3 : at]
-	if user, _, ok := strings.Cut(creds, ":"); ok {
-		return dsn[:scheme+3] + user + ":***" + dsn[at:]
-	}
-	return dsn
 }

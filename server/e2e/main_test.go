@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/memoryd/memoryd/server/internal/pgtest"
+	"github.com/memoryd/memoryd/internal/pgtest"
 )
 
 // TestMain removes what the tests set up once for the whole package: the

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	ssep "github.com/memoryd/memoryd/conformance/sse"
 	ev "github.com/memoryd/memoryd/gen/events"
 )
 
@@ -34,8 +34,7 @@ func (m message) isLogEvent() bool {
 	return m.hasID
 }
 
-// sse is one open stream, parsed by a goroutine (WHATWG "interpret an
-// event stream": data lines joined with \n, comments ignored).
+// sse is one open stream, parsed by a goroutine.
 type sse struct {
 	resp    *http.Response
 	msgs    chan message
@@ -77,41 +76,20 @@ func openStream(t testing.TB, base, key, lastID string) *sse {
 	return s
 }
 
+// read parses the stream with the conformance suite's WHATWG parser.
 func (s *sse) read() {
 	defer close(s.msgs)
-	br := bufio.NewReader(s.resp.Body)
-	var m message
-	var data []string
+	r := ssep.NewReader(s.resp.Body)
 	for {
-		line, err := br.ReadString('\n')
+		e, err := r.NextEvent()
 		if err != nil {
 			return
 		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			if data != nil {
-				m.data = strings.Join(data, "\n")
-				if m.event == "" {
-					m.event = "message"
-				}
-				s.msgs <- m
-			}
-			m, data = message{}, nil
-			continue
+		m := message{event: e.Type, data: e.Data, hasID: e.IDSet}
+		if e.IDSet {
+			m.id = e.ID
 		}
-		if strings.HasPrefix(line, ":") {
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "id":
-			m.id, m.hasID = value, true
-		case "event":
-			m.event = value
-		case "data":
-			data = append(data, value)
-		}
+		s.msgs <- m
 	}
 }
 

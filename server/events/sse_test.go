@@ -1,13 +1,15 @@
 package events_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	ssep "github.com/memoryd/memoryd/conformance/sse"
 )
 
 // message is one parsed SSE message (or comment, when comment is set).
@@ -25,9 +27,7 @@ func (m message) decode(t testing.TB, v any) {
 	}
 }
 
-// sseClient reads an SSE response as the spec parses it (WHATWG
-// EventSource "interpret an event stream"), minimal but strict enough to
-// catch framing errors: data lines joined with \n, comments, id, retry.
+// sseClient reads an SSE response as EventSource parses it.
 type sseClient struct {
 	resp *http.Response
 	msgs chan message
@@ -40,12 +40,12 @@ func newSSEClient(resp *http.Response) *sseClient {
 	return c
 }
 
+// read parses the stream with the conformance suite's WHATWG parser and
+// passes on events, comments and retry fields as messages.
 func (c *sseClient) read() {
-	br := bufio.NewReader(c.resp.Body)
-	var m message
-	var data []string
+	r := ssep.NewReader(c.resp.Body)
 	for {
-		line, err := br.ReadString('\n')
+		it, err := r.Next()
 		if err != nil {
 			close(c.msgs)
 			if err == io.EOF {
@@ -54,33 +54,17 @@ func (c *sseClient) read() {
 			c.done <- err
 			return
 		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			if data != nil || m.retry != "" {
-				m.data = strings.Join(data, "\n")
-				if m.event == "" && data != nil {
-					m.event = "message"
-				}
-				c.msgs <- m
+		switch it.Kind {
+		case ssep.KindComment:
+			c.msgs <- message{comment: strings.TrimSpace(it.Comment)}
+		case ssep.KindRetry:
+			c.msgs <- message{retry: strconv.Itoa(it.Retry)}
+		case ssep.KindEvent:
+			m := message{event: it.Event.Type, data: it.Event.Data, hasID: it.Event.IDSet}
+			if it.Event.IDSet {
+				m.id = it.Event.ID
 			}
-			m, data = message{}, nil
-			continue
-		}
-		if strings.HasPrefix(line, ":") {
-			c.msgs <- message{comment: strings.TrimSpace(line[1:])}
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "id":
-			m.id, m.hasID = value, true
-		case "event":
-			m.event = value
-		case "data":
-			data = append(data, value)
-		case "retry":
-			m.retry = value
+			c.msgs <- m
 		}
 	}
 }

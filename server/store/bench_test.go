@@ -9,7 +9,7 @@ import (
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
-	"github.com/memoryd/memoryd/server/internal/pgtest"
+	"github.com/memoryd/memoryd/internal/pgtest"
 	"github.com/memoryd/memoryd/server/store"
 )
 

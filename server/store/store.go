@@ -61,7 +61,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		s = openPostgres(dsn)
 	default:
-		return nil, fmt.Errorf("store: unsupported database %q (want sqlite://path or postgres://...)", redact(dsn))
+		return nil, fmt.Errorf("store: unsupported database %q (want sqlite://path or postgres://...)", Redact(dsn))
 	}
 	if err != nil {
 		return nil, err
@@ -174,8 +174,8 @@ func (s *Store) loadEpoch(ctx context.Context) (string, error) {
 	return epoch, nil
 }
 
-// redact hides a password in a DSN for error messages and logs.
-func redact(dsn string) string {
+// Redact hides a password in a DSN for error messages and logs.
+func Redact(dsn string) string {
 	at := strings.LastIndex(dsn, "@")
 	scheme := strings.Index(dsn, "://")
 	if at < 0 || scheme < 0 || at < scheme {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	memoryd "github.com/memoryd/memoryd/server"
-	"github.com/memoryd/memoryd/server/internal/pgtest"
+	"github.com/memoryd/memoryd/internal/pgtest"
 	"github.com/memoryd/memoryd/server/store"
 	"github.com/memoryd/memoryd/server/store/storetest"
 )

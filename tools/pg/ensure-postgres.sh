@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs PostgreSQL's server binaries from Debian when absent. Tests start
-# their own throwaway cluster (server/internal/pgtest); nothing here starts
+# their own throwaway cluster (internal/pgtest); nothing here starts
 # or configures a system-wide server.
 set -euo pipefail
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

@@ -67,8 +67,20 @@ func DSN(t testing.TB) string {
 	return dsn
 }
 
-// Start initialises and starts a cluster.
-func Start() (*Server, error) {
+// Options adjust a cluster.
+type Options struct {
+	// Durable keeps fsync and full-page writes on (benchmarks that should
+	// see a durable server's costs); tests leave it off for speed.
+	Durable bool
+	// Settings are extra server settings ("name=value"), applied last.
+	Settings []string
+}
+
+// Start initialises and starts a test cluster.
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith initialises and starts a cluster with opts.
+func StartWith(o Options) (*Server, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -99,8 +111,16 @@ func Start() (*Server, error) {
 		s.cleanup()
 		return nil, err
 	}
-	// fsync off: a test cluster trades durability for speed.
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", s.port, s.dir)
+	// synchronous_commit off matches the SQLite store (WAL, synchronous=
+	// NORMAL): a crash may lose the last commits, never corrupt. fsync off:
+	// a test cluster trades durability for speed.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c synchronous_commit=off -c max_connections=300", s.port, s.dir)
+	if !o.Durable {
+		opts += " -c fsync=off -c full_page_writes=off"
+	}
+	for _, kv := range o.Settings {
+		opts += " -c " + kv
+	}
 	if err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
 		s.cleanup()
@@ -121,6 +141,12 @@ func (s *Server) NewDatabase() (string, error) {
 	}
 	return s.dsn(name), nil
 }
+
+// DSN returns the DSN of the cluster's database db.
+func (s *Server) DSN(db string) string { return s.dsn(db) }
+
+// Dir is the cluster's temporary directory.
+func (s *Server) Dir() string { return s.dir }
 
 // Stop shuts the cluster down and removes its files.
 func (s *Server) Stop() {
