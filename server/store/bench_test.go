@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/internal/pgtest"
+	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/store"
 )
 

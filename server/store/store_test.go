@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/internal/pgtest"
+	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/store"
 	"github.com/memoryd/memoryd/server/store/storetest"
 )
