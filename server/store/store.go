@@ -35,9 +35,7 @@ type Store struct {
 	wdb *bun.DB // writes: the same pool on PostgreSQL, one connection on SQLite
 	pg  bool
 
-	epochOnce sync.Once
-	epoch     string
-	epochErr  error
+	epoch string // loaded (or created) by Open; fixed for the database's life
 
 	wake *wakeups // in-process wake-ups (SQLite); PostgreSQL uses NOTIFY
 
@@ -72,7 +70,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if _, err := s.Epoch(ctx); err != nil {
+	if s.epoch, err = s.loadEpoch(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -150,16 +148,7 @@ func (s *Store) Dialect() string {
 }
 
 // Epoch returns the log's random id, created with the log.
-func (s *Store) Epoch(ctx context.Context) (string, error) {
-	s.epochOnce.Do(func() { s.epoch, s.epochErr = s.loadEpoch(ctx) })
-	if s.epochErr != nil {
-		// Retry on the next call rather than caching a transient failure.
-		err := s.epochErr
-		s.epochOnce = sync.Once{}
-		return "", err
-	}
-	return s.epoch, nil
-}
+func (s *Store) Epoch(context.Context) (string, error) { return s.epoch, nil }
 
 func (s *Store) loadEpoch(ctx context.Context) (string, error) {
 	b := make([]byte, 8)
