@@ -43,19 +43,41 @@ SELECT e.seq, pg_notify(?, e.seq::text) FROM e`,
 		}
 		return nil
 	}
-	row, err := s.txQueryRow(ctx, tx, "UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
-	if err == nil {
-		err = row.Scan(&ev.Seq)
-	}
+	seq, err := s.nextSeq(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("store: next event position: %w", err)
+		return err
 	}
-	_, err = s.txExec(ctx, tx, "INSERT INTO events (seq, workspace, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-		ev.Seq, ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt))
+	ev.Seq = seq
+	_, err = s.txExec(ctx, tx, insertEventSQL, ev.Seq, ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: append event: %w", err)
 	}
 	return nil
+}
+
+const (
+	insertEventSQL  = "INSERT INTO events (seq, workspace, type, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+	readCounterSQL  = "SELECT seq FROM event_counter WHERE id = 1"
+	writeCounterSQL = "UPDATE event_counter SET seq = ? WHERE id = 1"
+)
+
+// nextSeq takes the next log position on SQLite: the group reads the
+// counter once and finishGroup writes it back once (the single writer
+// holds the database's write lock for the whole transaction).
+func (s *Store) nextSeq(ctx context.Context, tx bun.Tx) (int64, error) {
+	g := s.grp
+	if !g.haveSeq {
+		row, err := s.txQueryRow(ctx, tx, readCounterSQL)
+		if err == nil {
+			err = row.Scan(&g.seq)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("store: next event position: %w", err)
+		}
+		g.seqRead, g.haveSeq = g.seq, true
+	}
+	g.seq++
+	return g.seq, nil
 }
 
 // AppendEvent appends an event that comes with no change.

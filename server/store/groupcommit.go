@@ -119,7 +119,7 @@ func (s *Store) runGroup(group []*writeReq) bool {
 		failAll(group, fmt.Errorf("store: begin: %w", err))
 		return true
 	}
-	s.txStmts = map[string]*sql.Stmt{} // closed by database/sql when tx ends
+	s.grp = &groupTx{stmts: map[string]*sql.Stmt{}}
 	ran := 0
 	for _, r := range group {
 		if r.err = r.ctx.Err(); r.err != nil {
@@ -136,10 +136,16 @@ func (s *Store) runGroup(group []*writeReq) bool {
 		tx.Rollback()
 		return true
 	}
+	if err := s.finishGroup(tx); err != nil {
+		tx.Rollback()
+		failAll(group, err)
+		return true
+	}
 	if err := tx.Commit(); err != nil {
 		failAll(group, fmt.Errorf("store: commit: %w", err))
 		return true
 	}
+	s.commits.Add(1)
 	var head int64
 	for _, r := range group {
 		if r.err == nil && r.ev != nil {
@@ -150,6 +156,58 @@ func (s *Store) runGroup(group []*writeReq) bool {
 		s.wake.notify(head)
 	}
 	return true
+}
+
+// groupTx is the SQLite writer's state for one group transaction.
+type groupTx struct {
+	stmts map[string]*sql.Stmt // closed by database/sql when the transaction ends
+	// fts holds the group's full-text changes, applied in order just before
+	// commit. FTS5 writes its pending terms to disk as a new segment at every
+	// statement savepoint, so interleaved with the other statements each
+	// change would write (and later merge) a segment of its own; applied
+	// together they make one.
+	fts []ftsOp
+	// seq is the log's last position in this transaction, read from the
+	// counter row by the group's first append and written back once by
+	// finishGroup (the writer is the only one appending).
+	seq, seqRead int64
+	haveSeq      bool
+}
+
+type ftsOp struct {
+	rid  int64
+	text string
+	del  bool // remove rid's entry (text unused)
+}
+
+// queueFTS schedules a full-text change (SQLite; PostgreSQL indexes a
+// generated column). del removes rid's entry, otherwise text is indexed.
+func (s *Store) queueFTS(rid int64, text string, del bool) {
+	if s.pg {
+		return
+	}
+	s.grp.fts = append(s.grp.fts, ftsOp{rid: rid, text: text, del: del})
+}
+
+// finishGroup applies the group's full-text changes and stores the log
+// counter, as the last statements of the transaction.
+func (s *Store) finishGroup(tx bun.Tx) error {
+	ctx := context.Background()
+	for _, op := range s.grp.fts {
+		q, args := ftsInsertSQL, []any{op.rid, op.text}
+		if op.del {
+			q, args = ftsDeleteSQL, []any{op.rid}
+		}
+		if _, err := s.txExec(ctx, tx, q, args...); err != nil {
+			return fmt.Errorf("store: full-text index: %w", err)
+		}
+	}
+	if s.grp.haveSeq && s.grp.seq != s.grp.seqRead {
+		if _, err := s.txExec(ctx, tx, writeCounterSQL, s.grp.seq); err != nil {
+			return fmt.Errorf("store: event counter: %w", err)
+		}
+	}
+	return nil
 }
 
 func failAll(group []*writeReq, err error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,35 +12,53 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// PutMemory inserts m or replaces the memory with the same id.
+// The write path's statements (prepared once on SQLite, stmts.go).
+const (
+	insertMemorySQL = `INSERT INTO memories (workspace, id, text, metadata, type, source, embedding, embedding_model, dims, tokens, created_at, updated_at, created_by, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, id) DO NOTHING`
+	updateMemorySQL = `UPDATE memories SET text = ?, metadata = ?, type = ?, source = ?, embedding = ?, embedding_model = ?, dims = ?, tokens = ?,
+created_at = ?, updated_at = ?, created_by = ?, updated_by = ? WHERE rid = ?`
+	currentSQL   = "SELECT " + memoryColumns + " FROM memories m WHERE m.workspace = ? AND m.id = ?"
+	insertTagSQL = "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
+	ftsInsertSQL = "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)"
+	ftsDeleteSQL = "DELETE FROM memories_fts WHERE rowid = ?"
+)
+
+// PutMemory inserts m or replaces the memory with the same id. It tries
+// the insert first (a new id is the common case, and the insert detects
+// an existing one); only when the id exists does it read the stored
+// version and replace it.
 func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(prev *memoryd.Memory) (*memoryd.Event, error)) (bool, *memoryd.Event, error) {
+	// Encoded by the caller's goroutine: on SQLite the single writer is
+	// the bottleneck, so it gets only the statements to run.
+	row, err := toRow(m)
+	if err != nil {
+		return false, nil, err
+	}
 	var created bool
 	var ev *memoryd.Event
-	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {
-		if s.pg {
-			// Serialise writers of one id, including two inserts of a new id.
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(? || '/' || ?, 0))", m.Workspace, m.ID); err != nil {
+	err = s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {
+		rid, err := s.insertMemory(ctx, tx, row)
+		if err != nil {
+			return nil, err
+		}
+		if created = rid != 0; created {
+			if ev, err = mkEvent(nil); err != nil {
 				return nil, err
 			}
+			if err := s.writeSideRows(ctx, tx, rid, m, false); err != nil {
+				return nil, err
+			}
+			return ev, s.appendEvent(ctx, tx, ev)
 		}
 		prev, err := s.current(ctx, tx, m.Workspace, m.ID)
-		if err != nil && !errors.Is(err, memoryd.ErrNotFound) {
-			return nil, err
-		}
-		var prevMemory *memoryd.Memory
-		if prev != nil {
-			prevMemory = prev.Memory
-		}
-		if ev, err = mkEvent(prevMemory); err != nil {
-			return nil, err
-		}
-		if prev == nil {
-			created = true
-			err = s.insertMemory(ctx, tx, m)
-		} else {
-			err = s.replaceMemory(ctx, tx, prev.rid, m)
-		}
 		if err != nil {
+			return nil, err
+		}
+		if ev, err = mkEvent(prev.Memory); err != nil {
+			return nil, err
+		}
+		if err := s.replaceMemory(ctx, tx, prev.rid, m); err != nil {
 			return nil, err
 		}
 		return ev, s.appendEvent(ctx, tx, ev)
@@ -89,11 +108,7 @@ func (s *Store) DeleteMemory(ctx context.Context, workspace, id string, mkEvent 
 				return nil, err
 			}
 		}
-		if !s.pg {
-			if _, err := s.txExec(ctx, tx, "DELETE FROM memories_fts WHERE rowid = ?", prev.rid); err != nil {
-				return nil, err
-			}
-		}
+		s.queueFTS(prev.rid, "", true)
 		return ev, s.appendEvent(ctx, tx, ev)
 	})
 	return ev, err
@@ -161,7 +176,7 @@ type storedMemory struct {
 // current reads one memory, locking its row on PostgreSQL when db is a
 // transaction (SQLite's single writer already excludes others).
 func (s *Store) current(ctx context.Context, db bun.IDB, workspace, id string) (*storedMemory, error) {
-	q := "SELECT " + memoryColumns + " FROM memories m WHERE m.workspace = ? AND m.id = ?"
+	q := currentSQL
 	tx, inTx := db.(bun.Tx)
 	if inTx && s.pg {
 		q += " FOR UPDATE"
@@ -183,23 +198,40 @@ func (s *Store) current(ctx context.Context, db bun.IDB, workspace, id string) (
 	return &storedMemory{Memory: m, rid: rows[0].RID}, nil
 }
 
-func (s *Store) insertMemory(ctx context.Context, tx bun.Tx, m *memoryd.Memory) error {
-	r, err := toRow(m)
-	if err != nil {
-		return err
-	}
+// insertMemory inserts r unless its id exists; it returns the new row id,
+// or 0 when the id exists (nothing written). SQLite reports the row id
+// through the result: RETURNING would build a temporary table per
+// statement, which costs more than the insert itself.
+func (s *Store) insertMemory(ctx context.Context, tx bun.Tx, r *memoryRow) (int64, error) {
+	args := []any{r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
+		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy}
 	var rid int64
-	row, err := s.txQueryRow(ctx, tx, `INSERT INTO memories (workspace, id, text, metadata, type, source, embedding, embedding_model, dims, tokens, created_at, updated_at, created_by, updated_by)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`,
-		r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
-		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy)
-	if err == nil {
-		err = row.Scan(&rid)
+	var err error
+	if s.pg {
+		err = tx.QueryRowContext(ctx, insertMemorySQL+" RETURNING rid", args...).Scan(&rid)
+	} else {
+		rid, err = s.insertedID(ctx, tx, insertMemorySQL, args)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("store: insert memory: %w", err)
+		return 0, fmt.Errorf("store: insert memory: %w", err)
 	}
-	return s.writeSideRows(ctx, tx, rid, m, false)
+	return rid, nil
+}
+
+// insertedID runs an insert on SQLite and returns the new row's id;
+// sql.ErrNoRows when it inserted nothing (a conflict).
+func (s *Store) insertedID(ctx context.Context, tx bun.Tx, query string, args []any) (int64, error) {
+	res, err := s.txExec(ctx, tx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, cmp.Or(err, sql.ErrNoRows)
+	}
+	return res.LastInsertId()
 }
 
 func (s *Store) replaceMemory(ctx context.Context, tx bun.Tx, rid int64, m *memoryd.Memory) error {
@@ -207,8 +239,7 @@ func (s *Store) replaceMemory(ctx context.Context, tx bun.Tx, rid int64, m *memo
 	if err != nil {
 		return err
 	}
-	_, err = s.txExec(ctx, tx, `UPDATE memories SET text = ?, metadata = ?, type = ?, source = ?, embedding = ?, embedding_model = ?, dims = ?, tokens = ?,
-created_at = ?, updated_at = ?, created_by = ?, updated_by = ? WHERE rid = ?`,
+	_, err = s.txExec(ctx, tx, updateMemorySQL,
 		r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
 		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy, rid)
 	if err != nil {
@@ -224,22 +255,14 @@ func (s *Store) writeSideRows(ctx context.Context, tx bun.Tx, rid int64, m *memo
 		if _, err := s.txExec(ctx, tx, "DELETE FROM memory_tags WHERE rid = ?", rid); err != nil {
 			return err
 		}
-		if !s.pg {
-			if _, err := s.txExec(ctx, tx, "DELETE FROM memories_fts WHERE rowid = ?", rid); err != nil {
-				return err
-			}
-		}
+		s.queueFTS(rid, "", true)
 	}
 	for _, tag := range m.Tags() {
-		if _, err := s.txExec(ctx, tx, "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", rid, tag); err != nil {
+		if _, err := s.txExec(ctx, tx, insertTagSQL, rid, tag); err != nil {
 			return fmt.Errorf("store: tags: %w", err)
 		}
 	}
-	if !s.pg {
-		if _, err := s.txExec(ctx, tx, "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)", rid, m.Text); err != nil {
-			return fmt.Errorf("store: full-text index: %w", err)
-		}
-	}
+	s.queueFTS(rid, m.Text, false)
 	return nil
 }
 

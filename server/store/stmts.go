@@ -3,27 +3,59 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/uptrace/bun"
 )
 
-// On SQLite the write path's statements run with real parameters, prepared
-// once per group transaction: bun formats values into the SQL text, which
-// would make SQLite parse every statement of every change anew. They are
-// prepared on the transaction itself (the writer's only connection is
-// busy with it) and closed when it ends. Only the writer goroutine uses
-// txStmts. PostgreSQL statements go through bun as usual.
+// On SQLite the write path's statements run with real parameters: bun
+// formats values into the SQL text, which would make SQLite parse every
+// statement of every change anew. The hot ones are prepared once on the
+// writer's connection when the store opens (hotWrites) and bound to each
+// group's transaction; others are prepared on the transaction and closed
+// with it. Only the writer goroutine uses them. PostgreSQL statements go
+// through bun as usual.
 
-// txStmt returns tx's prepared statement for query.
+// hotWrites are the statements of creates, updates, deletes and event
+// appends, prepared at open.
+var hotWrites = []string{
+	insertMemorySQL, updateMemorySQL, currentSQL,
+	"DELETE FROM memory_tags WHERE rid = ?", "DELETE FROM memories WHERE rid = ?",
+	insertTagSQL, insertEventSQL, readCounterSQL, writeCounterSQL,
+	ftsInsertSQL, ftsDeleteSQL,
+}
+
+// prepareWrites prepares hotWrites on the writer's only connection; the
+// writer is idle then, so the connection is free.
+func (s *Store) prepareWrites(ctx context.Context) error {
+	s.prepared = make(map[string]*sql.Stmt, len(hotWrites))
+	for _, q := range hotWrites {
+		st, err := s.wdb.DB.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare %q: %w", q, err)
+		}
+		s.prepared[q] = st
+	}
+	return nil
+}
+
+// txStmt returns the current group transaction's statement for query.
 func (s *Store) txStmt(ctx context.Context, tx bun.Tx, query string) (*sql.Stmt, error) {
-	if st, ok := s.txStmts[query]; ok {
+	if st, ok := s.grp.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := tx.Tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if p, ok := s.prepared[query]; ok {
+		// Reuses p's preparation on the connection (re-prepares only if
+		// the pool replaced the connection).
+		st = tx.Tx.StmtContext(ctx, p)
+	} else {
+		var err error
+		if st, err = tx.Tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
 	}
-	s.txStmts[query] = st
+	s.grp.stmts[query] = st
 	return st, nil
 }
 
@@ -49,4 +81,10 @@ func (s *Store) txQueryRow(ctx context.Context, tx bun.Tx, query string, args ..
 		return nil, err
 	}
 	return st.QueryRowContext(ctx, args...), nil
+}
+
+func (s *Store) closePrepared() {
+	for _, st := range s.prepared {
+		st.Close()
+	}
 }

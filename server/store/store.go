@@ -3,9 +3,11 @@
 //
 // Every change to a memory appends its event to the log in the same
 // transaction (outbox), so the log never misses an acknowledged write.
-// Event positions (seq) come from a one-row counter updated last in the
-// transaction: the row lock orders appends by commit, so a reader tailing
-// the log by position can never see seq n+1 before seq n.
+// Event positions (seq) come from a one-row counter. On PostgreSQL it is
+// updated last in each transaction: the row lock orders appends by commit,
+// so a reader tailing the log by position can never see seq n+1 before
+// seq n. On SQLite the single writer commits groups of changes in order,
+// reading the counter once per group and writing it back at the end.
 package store
 
 import (
@@ -19,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -43,7 +46,12 @@ type Store struct {
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
-	txStmts    map[string]*sql.Stmt // the SQLite writer's statements of its current transaction (stmts.go)
+	commits    atomic.Int64  // SQLite commits since the last checkpoint (checkpoint.go)
+	ckptDone   chan struct{} // closed when the checkpointer has stopped
+	// The SQLite writer's own state: statements prepared at open, and the
+	// current group transaction's (stmts.go, groupcommit.go).
+	prepared map[string]*sql.Stmt
+	grp      *groupTx
 }
 
 var _ memoryd.MemoryStore = (*Store)(nil)
@@ -66,6 +74,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s.writes, s.quit, s.writerDone = make(chan *writeReq, maxGroup), make(chan struct{}), make(chan struct{})
 	go s.runWriter()
+	s.ckptDone = make(chan struct{})
+	if s.pg {
+		close(s.ckptDone)
+	} else {
+		go s.runCheckpoints()
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -73,6 +87,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if s.epoch, err = s.loadEpoch(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if !s.pg {
+		if err := s.prepareWrites(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -104,6 +124,11 @@ func openSQLite(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Checkpoints run beside the writer, not in it (checkpoint.go).
+	if _, err := wdb.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
 	if _, err := wdb.Exec("PRAGMA journal_mode=WAL"); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
@@ -129,6 +154,8 @@ func openPostgres(dsn string) *Store {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	<-s.writerDone
+	<-s.ckptDone
+	s.closePrepared()
 	err := s.db.Close()
 	if s.wdb != s.db {
 		err = errors.Join(err, s.wdb.Close())

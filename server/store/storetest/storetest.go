@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +38,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"EventLog", testEventLog},
 		{"ConcurrentWritesGetGaplessPositions", testConcurrentSeq},
 		{"FailuresInConcurrentWritesStayAlone", testConcurrentFailures},
+		{"ConcurrentChangesKeepSearchInStep", testConcurrentMixed},
+		{"ConcurrentPutsOfOneNewID", testConcurrentSameID},
 		{"PruneEvents", testPrune},
 		{"PositionsSurviveReopen", testReopen},
 		{"Keys", testKeys},
@@ -549,5 +553,141 @@ func testConcurrentFailures(t *testing.T, open Opener) {
 		if ev.Seq != int64(i+1) {
 			t.Fatalf("position %d is %d: a failed change left a gap", i+1, ev.Seq)
 		}
+	}
+}
+
+// testConcurrentMixed runs creates, replaces (by put and by update) and
+// deletes of the same ids from many goroutines at once, so that writes
+// batched together touch one memory several times, with failures among
+// them; afterwards keyword search, tags and the log must agree with what
+// was acknowledged.
+func testConcurrentMixed(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	const n = 48
+	ok := func(*memoryd.Memory) (*memoryd.Event, error) {
+		return &memoryd.Event{Workspace: "ws", Type: memoryd.EventMemoryUpdated, Payload: []byte("{}")}, nil
+	}
+	var acked sync.Map // id -> final text ("" when deleted)
+	var events sync.WaitGroup
+	var changes, failures atomic.Int64
+	for i := range n {
+		events.Add(1)
+		go func() {
+			defer events.Done()
+			id := fmt.Sprint("m", i)
+			first := mem("ws", id, fmt.Sprintf("alpha%d common", i), map[string]any{"tags": []any{"old"}}, t0)
+			if _, _, err := s.PutMemory(ctx, first, ok); err != nil {
+				t.Errorf("put %s: %v", id, err)
+				return
+			}
+			changes.Add(1)
+			second := mem("ws", id, fmt.Sprintf("beta%d common", i), map[string]any{"tags": []any{"new"}}, t0)
+			_, _, err := s.PutMemory(ctx, second, func(prev *memoryd.Memory) (*memoryd.Event, error) {
+				if prev == nil || prev.Text != first.Text {
+					return nil, fmt.Errorf("replace of %s saw %v", id, prev)
+				}
+				return ok(prev)
+			})
+			if err != nil {
+				t.Errorf("replace %s: %v", id, err)
+				return
+			}
+			changes.Add(1)
+			// A refused update in the middle of the others changes nothing.
+			_, _, err = s.UpdateMemory(ctx, "ws", id, func(cur *memoryd.Memory) (*memoryd.Event, error) {
+				cur.Text = "refused"
+				return nil, errors.New("refused")
+			})
+			if err == nil {
+				t.Errorf("refused update of %s succeeded", id)
+			}
+			failures.Add(1)
+			switch i % 3 {
+			case 0:
+				if _, err := s.DeleteMemory(ctx, "ws", id, ok); err != nil {
+					t.Errorf("delete %s: %v", id, err)
+				}
+				acked.Store(id, "")
+				changes.Add(1)
+			case 1:
+				_, _, err := s.UpdateMemory(ctx, "ws", id, func(cur *memoryd.Memory) (*memoryd.Event, error) {
+					cur.Text = fmt.Sprintf("gamma%d common", i)
+					return ok(cur)
+				})
+				if err != nil {
+					t.Errorf("update %s: %v", id, err)
+				}
+				acked.Store(id, fmt.Sprintf("gamma%d common", i))
+				changes.Add(1)
+			default:
+				acked.Store(id, second.Text)
+			}
+		}()
+	}
+	events.Wait()
+	if t.Failed() {
+		return
+	}
+	for i := range n {
+		id := fmt.Sprint("m", i)
+		v, _ := acked.Load(id)
+		want := v.(string)
+		for _, word := range []string{fmt.Sprint("alpha", i), fmt.Sprint("beta", i), fmt.Sprint("gamma", i), "refused"} {
+			hits, err := s.KeywordSearch(ctx, "ws", word, memoryd.Filter{}, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := len(hits) > 0
+			if shouldFind := want != "" && strings.Contains(want, word+" "); found != shouldFind {
+				t.Fatalf("%s: keyword %q found=%v, final text %q", id, word, found, want)
+			}
+		}
+	}
+	common, _ := s.KeywordSearch(ctx, "ws", "common", memoryd.Filter{}, 1000)
+	if old, _ := s.MatchIDs(ctx, "ws", memoryd.Filter{Tags: []string{"old"}}); len(old) != 0 {
+		t.Fatalf("replaced tags still match: %v", old)
+	}
+	if len(common) != n-n/3 {
+		t.Fatalf("%d memories searchable, want %d", len(common), n-n/3)
+	}
+	evs, _ := s.ReadEvents(ctx, "", 0, 1000)
+	if len(evs) != int(changes.Load()) {
+		t.Fatalf("%d events for %d acknowledged changes (%d refused)", len(evs), int(changes.Load()), failures.Load())
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("position %d is %d", i+1, ev.Seq)
+		}
+	}
+}
+
+// testConcurrentSameID: puts of one new id racing each other (as on two
+// nodes) create it once and replace it after; none fails.
+func testConcurrentSameID(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	const n = 8
+	var created atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			m := mem("ws", "same", fmt.Sprint("version ", i), nil, t0)
+			c, _, err := s.PutMemory(ctx, m, func(prev *memoryd.Memory) (*memoryd.Event, error) {
+				return &memoryd.Event{Workspace: "ws", Type: memoryd.EventMemoryCreated, Payload: []byte("{}")}, nil
+			})
+			if err != nil {
+				t.Errorf("put %d: %v", i, err)
+			}
+			if c {
+				created.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	page, _ := s.ListMemories(ctx, "ws", memoryd.ListQuery{Limit: 10})
+	evs, _ := s.ReadEvents(ctx, "", 0, 100)
+	if created.Load() != 1 || page.Total != 1 || len(evs) != n {
+		t.Fatalf("created %d times, %d memories, %d events; want 1, 1, %d", created.Load(), page.Total, len(evs), n)
 	}
 }
