@@ -65,71 +65,150 @@ func raiseNoFile(b *testing.B, need uint64) {
 // 1,000 subscribers has read the event off its socket. One op is one write
 // and its fan-out: the next write starts once every subscriber has the
 // previous one, so the figure is latency, not a backlog (ns/op is the
-// time to reach all 1,000).
+// time to reach all 1,000). The subscribers run in a child process (this
+// test binary again, as TestHelperLatencyClients), as a real server's
+// clients would not share its process; both read the same wall clock.
 func BenchmarkDeliveryLatency1000(b *testing.B) {
 	const subs = 1000
-	raiseNoFile(b, 2*subs+256)
+	raiseNoFile(b, subs+256)
 	e := newEnv(b, benchConfig())
-	arrivals := make([][]time.Time, subs)
-	pending := make([]atomic.Int32, b.N)
-	delivered := make([]chan struct{}, b.N)
-	for i := range b.N {
-		pending[i].Store(subs)
-		delivered[i] = make(chan struct{})
-	}
-	var wg sync.WaitGroup
-	for s := range subs {
-		st := e.openRaw(e.keyA, "heartbeat=3600")
-		arrivals[s] = make([]time.Time, 0, b.N)
-		wg.Go(func() {
-			readArrivals(st, b.N, func(i int) {
-				arrivals[s] = append(arrivals[s], time.Now())
-				if pending[i].Add(-1) == 0 {
-					close(delivered[i])
-				}
-			})
-		})
-	}
-	sent := make([]time.Time, b.N)
+	cmd, out, stdin := startHelper(b, "TestHelperLatencyClients",
+		e.srv.Listener.Addr().String()+" "+e.keyA+" "+strconv.Itoa(subs)+" "+strconv.Itoa(b.N))
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	expectLine(b, lines, "streams open")
+	sent := make([]int64, b.N)
+	var written []time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		sent[i] = time.Now()
+		sent[i] = time.Now().UnixNano()
 		e.create("a", fmt.Sprint("lat_", i), nil)
-		select {
-		case <-delivered[i]:
-		case <-time.After(waitLimit):
-			b.Fatalf("event %d: %d subscribers still waiting", i, pending[i].Load())
-		}
+		written = append(written, time.Duration(time.Now().UnixNano()-sent[i]))
+		expectLine(b, lines, "delivered "+strconv.Itoa(i))
 	}
 	b.StopTimer()
-	wg.Wait()
+	slices.Sort(written)
+	b.ReportMetric(float64(written[len(written)/2].Microseconds())/1000, "write-p50-ms")
 	var lat []time.Duration
-	for s := range subs {
-		for i, at := range arrivals[s] {
-			lat = append(lat, at.Sub(sent[i]))
+	first := make([]time.Duration, b.N)
+	for i := range first {
+		first[i] = time.Hour
+	}
+	for range subs {
+		f := strings.Fields(nextLine(b, lines))
+		if len(f) != b.N {
+			b.Fatalf("%d arrival times, want %d", len(f), b.N)
+		}
+		for i, v := range f {
+			at, _ := strconv.ParseInt(v, 10, 64)
+			lat = append(lat, time.Duration(at-sent[i]))
+			first[i] = min(first[i], time.Duration(at-sent[i]))
 		}
 	}
+	slices.Sort(first)
+	b.ReportMetric(float64(first[len(first)/2].Microseconds())/1000, "first-p50-ms")
 	reportPercentiles(b, lat)
 }
 
-// readArrivals calls got(i) as the i-th memory.created event is read, for
-// i < n.
-func readArrivals(st rawStream, n int, got func(i int)) {
-	defer st.Close()
-	br := bufio.NewReaderSize(st.body(512), 4096)
-	for i := 0; i < n; {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			continue
+func nextLine(b *testing.B, lines <-chan string) string {
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			b.Fatal("the client process ended")
 		}
-		if err != nil {
-			return
-		}
-		if bytes.HasPrefix(line, []byte("event: memory.created")) {
-			got(i)
-			i++
-		}
+		return l
+	case <-time.After(waitLimit):
+		b.Fatal("the client process is silent")
 	}
+	return ""
+}
+
+func expectLine(b *testing.B, lines <-chan string, want string) {
+	if got := nextLine(b, lines); got != want {
+		b.Fatalf("client process: %q, want %q", got, want)
+	}
+}
+
+// TestHelperLatencyClients is BenchmarkDeliveryLatency1000's client
+// process: $MEMORYD_STREAM_CLIENTS is "addr key subscribers events". It
+// opens the streams, says so, prints "delivered i" once every subscriber
+// has read the i-th memory.created event, and at the end one line per
+// subscriber with the wall-clock arrival time (Unix ns) of each event.
+func TestHelperLatencyClients(t *testing.T) {
+	spec := strings.Fields(os.Getenv("MEMORYD_STREAM_CLIENTS"))
+	if len(spec) != 4 {
+		t.Skip("the client process of BenchmarkDeliveryLatency1000")
+	}
+	addr, key := spec[0], spec[1]
+	subs, _ := strconv.Atoi(spec[2])
+	n, _ := strconv.Atoi(spec[3])
+	liftNoFile()
+	streams := openStreams(t, addr, key, subs)
+	arrivals := make([][]int64, subs)
+	pending := make([]atomic.Int32, n)
+	for i := range n {
+		pending[i].Store(int32(subs))
+	}
+	var mu sync.Mutex
+	w := bufio.NewWriter(os.Stdout)
+	say := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteString(s + "\n")
+		w.Flush()
+	}
+	say("streams open")
+	collectArrivals(streams, n, func(s, i int, at int64) {
+		arrivals[s] = append(arrivals[s], at)
+		if pending[i].Add(-1) == 0 {
+			say("delivered " + strconv.Itoa(i))
+		}
+	})
+	for _, a := range arrivals {
+		var line []byte
+		for i, at := range a {
+			if i > 0 {
+				line = append(line, ' ')
+			}
+			line = strconv.AppendInt(line, at, 10)
+		}
+		say(string(line))
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// collectArrivalsEach is collectArrivals with one reading goroutine per
+// stream.
+func collectArrivalsEach(streams []rawStream, n int, got func(s, i int, at int64)) {
+	var wg sync.WaitGroup
+	for s, st := range streams {
+		wg.Go(func() {
+			defer st.Close()
+			br := bufio.NewReaderSize(st.body(512), 4096)
+			for i := 0; i < n; {
+				line, err := br.ReadSlice('\n')
+				if err == bufio.ErrBufferFull {
+					continue
+				}
+				if err != nil {
+					return
+				}
+				if bytes.HasPrefix(line, []byte("event: memory.created")) {
+					got(s, i, time.Now().UnixNano())
+					i++
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func reportPercentiles(b *testing.B, lat []time.Duration) {
@@ -188,20 +267,7 @@ func inUse() memUse {
 // until its n streams are open and returns the function that ends them.
 func startClients(b *testing.B, addr, key string, n int) (stop func()) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStreamClients$", "-test.v")
-	cmd.Env = append(os.Environ(), "MEMORYD_STREAM_CLIENTS="+addr+" "+key+" "+strconv.Itoa(n))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
+	cmd, out, stdin := startHelper(b, "TestHelperStreamClients", addr+" "+key+" "+strconv.Itoa(n))
 	sc := bufio.NewScanner(out)
 	var lines []string
 	open := false
@@ -222,6 +288,27 @@ func startClients(b *testing.B, addr, key string, n int) (stop func()) {
 	}
 }
 
+// startHelper runs the test helper in a child process (this test binary
+// again) with $MEMORYD_STREAM_CLIENTS set to spec.
+func startHelper(b *testing.B, helper, spec string) (*exec.Cmd, io.Reader, io.WriteCloser) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$")
+	cmd.Env = append(os.Environ(), "MEMORYD_STREAM_CLIENTS="+spec)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return cmd, out, stdin
+}
+
 // TestHelperStreamClients is BenchmarkIdleStreamMemory's client process:
 // it opens the streams named by $MEMORYD_STREAM_CLIENTS, says so, and holds
 // them (unread) until its stdin closes. Without the variable it does
@@ -236,10 +323,25 @@ func TestHelperStreamClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	liftNoFile()
+	conns := openStreams(t, addr, key, n)
+	fmt.Println("streams open")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// liftNoFile raises the open-file limit to the hard limit.
+func liftNoFile() {
 	var r syscall.Rlimit
 	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
 	r.Cur = r.Max
 	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+}
+
+// openStreams opens n streams, 32 at a time.
+func openStreams(t testing.TB, addr, key string, n int) []rawStream {
 	conns := make([]rawStream, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -251,11 +353,7 @@ func TestHelperStreamClients(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	fmt.Println("streams open")
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	for _, c := range conns {
-		c.Close()
-	}
+	return conns
 }
 
 // rawStream is a stream read off a bare TCP connection; rest holds what
@@ -315,14 +413,17 @@ func dialStream(t testing.TB, addr, key, query string) rawStream {
 // from the request until the last missed event is read. ring: the events
 // are in the hub's memory (a client that dropped off a running node);
 // store: they are older than the ring (a restarted node, or a long
-// absence), so they are read from the database in batches.
+// absence), so they are read from the database in batches. Pacing is the
+// default one (1000 events a minute, burst 50): it applies to live
+// delivery, not to the catch-up.
 func BenchmarkReplay10000(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		ring int
 	}{{"ring", 65536}, {"store", 1024}} {
 		b.Run(tc.name, func(b *testing.B) {
-			cfg := benchConfig()
+			cfg := quiet()
+			cfg.MaxStreamsPerKey = 1 << 20
 			cfg.RingSize = tc.ring
 			e := newEnv(b, cfg)
 			from := e.stream.Head()

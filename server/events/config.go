@@ -19,11 +19,14 @@ import (
 type Config struct {
 	// MaxStreamsPerKey caps open streams per API key (429 beyond). Default 5.
 	MaxStreamsPerKey int
-	// EventsPerMinute paces each connection's data events (a token bucket;
-	// events wait, they are never dropped). Default 1000.
+	// EventsPerMinute paces each connection's live data events (a token
+	// bucket; events wait, they are never dropped). Default 1000. The
+	// catch-up of a resume (the events up to the log's head when the stream
+	// opens) is not paced: those writes already passed the API's rate
+	// limits, and a resuming client needs them fast.
 	EventsPerMinute int
-	// PaceBurst is the bucket size: how many events may go out back to back
-	// before pacing starts. Default 50.
+	// PaceBurst is the bucket size: how many live events may go out back to
+	// back before pacing starts. Default 50.
 	PaceBurst int
 	// MinHeartbeat is the smallest heartbeat a client may ask for (400
 	// below). Default 30 s. DefaultHeartbeat applies when the client asks

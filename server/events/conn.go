@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
+	"log/slog"
 	"time"
 
 	ev "github.com/memoryd/memoryd/gen/events"
@@ -22,17 +22,19 @@ var errClosing = errors.New("stream closing")
 // else of the events: it reads the shared ring (or the store) after it.
 type conn struct {
 	s   *Stream
-	w   http.ResponseWriter
-	rc  *http.ResponseController
+	out output
 	id  string
 	req *request
+	log *slog.Logger
 
-	cursor    int64 // last log seq delivered or skipped
-	boardGen  int64 // last snapshot generation sent
-	pace      *pacer
-	lastWrite time.Time
-	renewed   time.Time // when the write deadline was last pushed back
-	scratch   []*entry
+	cursor int64 // last log seq delivered or skipped
+	// backlog is the log's head when the stream opened: events up to it
+	// are the client's catch-up and go out unpaced.
+	backlog  int64
+	opened   bool  // retry and welcome were sent
+	boardGen int64 // last snapshot generation sent
+	pace     *pacer
+	scratch  []*entry
 }
 
 // loop streams until the client goes away or the server closes.
@@ -42,8 +44,7 @@ func (c *conn) loop(ctx context.Context) error {
 	ka := time.NewTicker(c.s.cfg.Keepalive)
 	defer ka.Stop()
 	for {
-		wake := c.s.hub.waiter() // before reading: no change is missed
-		more, err := c.pump(ctx)
+		more, wake, err := c.pump(ctx)
 		if err != nil {
 			return err
 		}
@@ -59,8 +60,8 @@ func (c *conn) loop(ctx context.Context) error {
 		case <-hb.C:
 			err = c.heartbeat()
 		case <-ka.C:
-			if time.Since(c.lastWrite) >= c.s.cfg.Keepalive*9/10 {
-				err = c.write(keepaliveFrame, true)
+			if time.Since(c.out.lastWrite) >= c.s.cfg.Keepalive*9/10 {
+				err = c.write(keepaliveFrame)
 			}
 		}
 		if err != nil {
@@ -72,36 +73,36 @@ func (c *conn) loop(ctx context.Context) error {
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // pump sends what is new: snapshots, then log events after the cursor.
-// more reports that a full chunk was handled and more may be waiting.
-func (c *conn) pump(ctx context.Context) (bool, error) {
-	if err := c.sendSnapshots(); err != nil {
-		return false, err
-	}
-	entries, ok := c.s.hub.read(c.scratch[:0], c.cursor, chunk)
+// more reports that a full chunk was handled and more may be waiting;
+// wake is closed by the next change after what pump saw.
+func (c *conn) pump(ctx context.Context) (more bool, wake <-chan struct{}, err error) {
+	entries, ok, wake := c.s.hub.read(c.scratch[:0], c.cursor, chunk)
 	c.scratch = entries
-	if !ok {
-		return c.pumpStore(ctx)
+	// After the read, so a board published since is either seen here or
+	// closes wake.
+	if err := c.sendSnapshots(); err != nil {
+		return false, nil, err
 	}
-	wrote := false
+	if !ok {
+		more, err := c.pumpStore(ctx)
+		return more, wake, err
+	}
 	for i, e := range entries {
 		if c.req.sub.matches(e) {
-			if err := c.paced(ctx, wrote); err != nil {
-				return false, err
+			if err := c.paced(ctx, e.seq); err != nil {
+				return false, nil, err
 			}
-			if err := c.write(e.frame, false); err != nil {
-				return false, err
+			if err := c.out.queue(e.frame); err != nil {
+				return false, nil, err
 			}
-			wrote = true
 		}
 		c.cursor = e.seq
 		entries[i] = nil // let evicted entries go
 	}
-	if wrote {
-		if err := c.flush(); err != nil {
-			return false, err
-		}
+	if err := c.out.flush(); err != nil {
+		return false, nil, err
 	}
-	return len(entries) == chunk, nil
+	return len(entries) == chunk, wake, nil
 }
 
 // pumpStore serves a cursor older than the ring from the store, one batch
@@ -121,17 +122,15 @@ func (c *conn) pumpStore(ctx context.Context) (bool, error) {
 	if perr := checkRange(c.cursor, first, c.cursor); perr != nil {
 		return false, c.restart(perr, c.s.hub.head())
 	}
-	wrote := false
 	for _, e := range evs {
 		en := newEntry(c.s.hub.epoch, e)
 		if c.req.sub.matches(en) {
-			if err := c.paced(ctx, wrote); err != nil {
+			if err := c.paced(ctx, e.Seq); err != nil {
 				return false, err
 			}
-			if err := c.write(en.frame, false); err != nil {
+			if err := c.out.queue(en.frame); err != nil {
 				return false, err
 			}
-			wrote = true
 		}
 		c.cursor = e.Seq
 	}
@@ -140,25 +139,27 @@ func (c *conn) pumpStore(ctx context.Context) (bool, error) {
 		// the ring's floor: continue from the ring.
 		c.cursor = max(c.cursor, c.s.hub.floor())
 	}
-	if wrote {
-		if err := c.flush(); err != nil {
-			return false, err
-		}
+	if err := c.out.flush(); err != nil {
+		return false, err
 	}
 	return true, nil
 }
 
-// paced waits for the connection's next event slot, flushing first so
-// the client has what was already written while it waits.
-func (c *conn) paced(ctx context.Context, pending bool) error {
+// paced waits for the connection's slot for event seq, flushing first so
+// the client has what was already queued while it waits. The catch-up
+// (events up to the head when the stream opened) is not paced: those
+// writes already passed the API's rate limits, and a resuming client
+// needs them fast. Pacing is for live delivery.
+func (c *conn) paced(ctx context.Context, seq int64) error {
+	if seq <= c.backlog {
+		return nil
+	}
 	d := c.pace.reserve(time.Now())
 	if d <= 0 {
 		return nil
 	}
-	if pending {
-		if err := c.flush(); err != nil {
-			return err
-		}
+	if err := c.out.flush(); err != nil {
+		return err
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -182,12 +183,10 @@ func (c *conn) sendSnapshots() error {
 	}
 	c.boardGen = b.gen
 	pos := c.s.hub.position(c.cursor)
-	wrote := false
 	if b.health != nil && c.req.sub.wantsType(memoryd.EventSystemHealth) {
-		if err := c.write(frame(pos, memoryd.EventSystemHealth, b.health), false); err != nil {
+		if err := c.out.queue(frame(pos, memoryd.EventSystemHealth, b.health)); err != nil {
 			return err
 		}
-		wrote = true
 	}
 	a := b.analytics[c.req.sub.workspace]
 	if a == nil {
@@ -196,15 +195,11 @@ func (c *conn) sendSnapshots() error {
 		a = c.s.emptyAnalytics(c.req.sub.workspace)
 	}
 	if a != nil && c.req.sub.wantsType(memoryd.EventAnalyticsUpdate) {
-		if err := c.write(frame(pos, memoryd.EventAnalyticsUpdate, a), false); err != nil {
+		if err := c.out.queue(frame(pos, memoryd.EventAnalyticsUpdate, a)); err != nil {
 			return err
 		}
-		wrote = true
 	}
-	if wrote {
-		return c.flush()
-	}
-	return nil
+	return c.out.flush()
 }
 
 func (c *conn) heartbeat() error {
@@ -243,27 +238,13 @@ func (c *conn) send(typ, id string, v any) error {
 	} else {
 		f = frame(id, typ, data)
 	}
-	return c.write(f, true)
+	return c.write(f)
 }
 
-// write writes b, renewing the write deadline so only a client that
-// accepts nothing for WriteTimeout is dropped.
-func (c *conn) write(b []byte, flush bool) error {
-	now := time.Now()
-	if now.Sub(c.renewed) > c.s.cfg.WriteTimeout/8 {
-		// Renewed sparingly: a deadline change is a timer update, which
-		// adds up over thousands of connections.
-		_ = c.rc.SetWriteDeadline(now.Add(c.s.cfg.WriteTimeout))
-		c.renewed = now
-	}
-	if _, err := c.w.Write(b); err != nil {
+// write sends b at once, after what was queued.
+func (c *conn) write(b []byte) error {
+	if err := c.out.queue(b); err != nil {
 		return err
 	}
-	c.lastWrite = now
-	if flush {
-		return c.flush()
-	}
-	return nil
+	return c.out.flush()
 }
-
-func (c *conn) flush() error { return c.rc.Flush() }

@@ -30,6 +30,7 @@ type env struct {
 	st     *store.Store
 	stream *events.Stream
 	srv    *httptest.Server
+	client *http.Client // srv.Client(): speaks HTTP/2 to a server that does
 	// keyA may use workspaces "a" and "a2"; keyB only "b".
 	keyA, keyB string
 }
@@ -48,6 +49,13 @@ func quiet() events.Config {
 }
 
 func newEnv(t testing.TB, cfg events.Config) *env {
+	t.Helper()
+	return newEnvOn(t, cfg, httptest.NewServer)
+}
+
+// newEnvOn is newEnv with the listening server started by start (e.g. one
+// speaking HTTP/2).
+func newEnvOn(t testing.TB, cfg events.Config, start func(http.Handler) *httptest.Server) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/memoryd.db")
@@ -69,7 +77,8 @@ func newEnv(t testing.TB, cfg events.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, stream: s, srv: httptest.NewServer(s.Measure(h))}
+	e := &env{t: t, st: st, stream: s, srv: start(s.Measure(h))}
+	e.client = e.srv.Client()
 	t.Cleanup(func() {
 		s.Close()
 		e.srv.Close()
@@ -104,7 +113,7 @@ func (e *env) get(key, query string, hdr map[string]string) *http.Response {
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

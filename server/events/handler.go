@@ -36,94 +36,152 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, perr)
 		return
 	}
-	if s.isClosing() {
+	if s.isClosing() || !s.live.add() {
 		writeError(w, &memoryd.Error{Code: memoryd.EUNAVAILABLE, Message: "The server is shutting down"})
 		return
 	}
 	if !s.reg.acquire(p.Key.ID, p.Workspace, s.cfg.MaxStreamsPerKey) {
+		s.live.done()
 		writeError(w, &memoryd.Error{Code: memoryd.ERATELIMITED,
 			Message: "Too many open streams for this API key (at most " + strconv.Itoa(s.cfg.MaxStreamsPerKey) + ")",
 			Details: map[string]any{"retry_after": int(limitRetry / time.Second)}})
 		return
 	}
-	defer s.reg.release(p.Key.ID, p.Workspace)
 	s.serve(w, r, p, req)
 }
 
+// serve opens the stream and runs it: on a goroutine of its own when the
+// connection could be hijacked (the handler returns at once), in the
+// handler otherwise.
 func (s *Stream) serve(w http.ResponseWriter, r *http.Request, p *auth.Principal, req *request) {
 	ctx := r.Context()
-	cursor, restart, err := s.resolve(ctx, req.position)
+	c, err := s.start(w, r, p, req)
+	if err != nil {
+		s.finish(ctx, c, p)
+		return
+	}
+	if c.out.nc == nil {
+		s.finish(ctx, c, p)
+		return
+	}
+	// The request's context ends with the handler: the stream's ends when
+	// the client closes the connection.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go watchClose(c.out.nc, cancel)
+	go func() {
+		defer cancel()
+		s.finish(ctx, c, p)
+	}()
+}
+
+// start checks the position, sends the response head, retry advice,
+// welcome (and restart) and records the connection. A nil conn with an
+// error: the refusal was answered with a status.
+func (s *Stream) start(w http.ResponseWriter, r *http.Request, p *auth.Principal, req *request) (*conn, error) {
+	ctx := r.Context()
+	cursor, restart, backlog, err := s.resolve(ctx, req.position)
 	if err != nil {
 		s.log.ErrorContext(ctx, "stream: reading the event log bounds", "err", err)
 		writeError(w, &memoryd.Error{Code: memoryd.EUNAVAILABLE, Message: "The event log is unavailable"})
-		return
+		return nil, err
 	}
-	c := &conn{s: s, w: w, rc: http.NewResponseController(w), id: newConnID(), req: req, cursor: cursor,
-		pace: newPacer(s.cfg.EventsPerMinute, s.cfg.PaceBurst, time.Now())}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	h.Del("Content-Length")
-	w.WriteHeader(http.StatusOK)
-	// The server's WriteTimeout is for ordinary responses; a stream lives
-	// on, with conn.write's rolling deadline instead.
-	_ = c.rc.SetWriteDeadline(time.Time{})
-	log := s.log.With("connection_id", c.id, "workspace", p.Workspace, "key_id", p.Key.ID)
+	nc, head, err := hijack(w, r, h)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{s: s, id: newConnID(), req: req, cursor: cursor, backlog: backlog,
+		pace: newPacer(s.cfg.EventsPerMinute, s.cfg.PaceBurst, time.Now()),
+		out:  output{nc: nc, head: head, timeout: s.cfg.WriteTimeout}}
+	c.log = s.log.With("connection_id", c.id, "workspace", p.Workspace, "key_id", p.Key.ID)
+	if nc == nil {
+		c.out.w, c.out.rc = w, http.NewResponseController(w)
+		w.WriteHeader(http.StatusOK)
+		// The server's WriteTimeout is for ordinary responses; a stream
+		// lives on, with output's rolling deadline instead.
+		_ = c.out.rc.SetWriteDeadline(time.Time{})
+	}
 	if err := c.open(restart); err != nil {
+		return c, err
+	}
+	c.log.DebugContext(ctx, "stream opened", "position", c.cursor)
+	s.activity(ctx, p, c.id, ev.StreamConnected)
+	return c, nil
+}
+
+// finish runs an opened stream (c.opened) until it ends, then closes it
+// and frees its slot.
+func (s *Stream) finish(ctx context.Context, c *conn, p *auth.Principal) {
+	defer s.live.done()
+	if c == nil {
+		s.reg.release(p.Key.ID, p.Workspace)
 		return
 	}
-	log.DebugContext(ctx, "stream opened", "position", c.cursor)
-	s.activity(ctx, p, c.id, ev.StreamConnected)
-	err = c.loop(ctx)
+	if !c.opened {
+		c.out.finish()
+		s.reg.release(p.Key.ID, p.Workspace)
+		return
+	}
+	err := c.loop(ctx)
+	s.end(ctx, c, err)
+	c.out.finish()
+	s.reg.release(p.Key.ID, p.Workspace)
 	s.activity(context.WithoutCancel(ctx), p, c.id, ev.StreamDisconnected)
-	s.end(ctx, c, err, log)
 }
 
 // end reports why a stream stopped, as an `error` event when the client
 // is still there to read it.
-func (s *Stream) end(ctx context.Context, c *conn, err error, log interface {
-	DebugContext(context.Context, string, ...any)
-	ErrorContext(context.Context, string, ...any)
-}) {
+func (s *Stream) end(ctx context.Context, c *conn, err error) {
 	switch {
 	case errors.Is(err, errClosing):
+		// Shutting down: a client that reads nothing does not hold it up.
+		c.out.setWriteDeadline(time.Now().Add(min(s.cfg.WriteTimeout, closeWrite)))
 		_ = c.sendError(memoryd.EUNAVAILABLE, "The server is shutting down; reconnect to another one or retry", s.cfg.Retry)
 	case ctx.Err() != nil:
 		// The client left.
 	default:
-		log.ErrorContext(ctx, "stream failed", "err", err)
+		c.log.ErrorContext(ctx, "stream failed", "err", err)
 		_ = c.sendError(memoryd.EUNAVAILABLE, "The stream failed; reconnect with Last-Event-ID to resume", s.cfg.Retry)
 	}
-	log.DebugContext(ctx, "stream closed", "position", c.cursor)
+	c.log.DebugContext(ctx, "stream closed", "position", c.cursor)
 }
+
+// closeWrite is the write deadline of the `error` event sent on shutdown.
+const closeWrite = 2 * time.Second
 
 // resolve turns the requested position into the cursor to continue from.
 // An unusable position starts at the end and comes back as restart.
-func (s *Stream) resolve(ctx context.Context, position string) (int64, *positionError, error) {
+// backlog is the log's head as the stream opens: the events up to it are
+// the catch-up, delivered without pacing.
+func (s *Stream) resolve(ctx context.Context, position string) (cursor int64, restart *positionError, backlog int64, err error) {
 	head := s.hub.head()
 	if position == "" {
-		return head, nil, nil
+		return head, nil, head, nil
 	}
 	seq, perr := decodePosition(position, s.hub.epoch)
 	if perr != nil {
-		return head, perr, nil
+		return head, perr, head, nil
 	}
 	first, last, err := s.store.EventBounds(ctx)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	// The hub may lag the database (a write on another node): a position
 	// up to the database's head is valid and served once the hub has it.
-	if perr := checkRange(seq, first, max(head, last)); perr != nil {
-		return head, perr, nil
+	top := max(head, last)
+	if perr := checkRange(seq, first, top); perr != nil {
+		return head, perr, head, nil
 	}
-	return seq, nil, nil
+	return seq, nil, top, nil
 }
 
 // open sends the advised retry delay, welcome, and restart when needed.
 func (c *conn) open(restart *positionError) error {
-	if err := c.write(retryFrame(c.s.cfg.Retry.Milliseconds()), false); err != nil {
+	if err := c.out.queue(retryFrame(c.s.cfg.Retry.Milliseconds())); err != nil {
 		return err
 	}
 	pos := c.s.hub.position(c.cursor)
@@ -138,8 +196,11 @@ func (c *conn) open(restart *positionError) error {
 		return err
 	}
 	if restart != nil {
-		return c.restart(restart, c.cursor)
+		if err := c.restart(restart, c.cursor); err != nil {
+			return err
+		}
 	}
+	c.opened = true
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -28,9 +29,9 @@ type hub struct {
 	mu   sync.RWMutex
 	ring *ring
 	// wake is closed (and replaced) whenever the ring or the board changes;
-	// waiting connections take it before reading, so no wake-up is lost.
+	// waiting connections take it with their read, so no wake-up is lost.
 	wake   chan struct{}
-	board  board
+	board  atomic.Pointer[board] // replaced whole, under mu, read without it
 	counts map[string]*counts
 }
 
@@ -46,8 +47,10 @@ func newHub(ctx context.Context, st memoryd.MemoryStore, cfg Config, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	return &hub{store: st, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
-		wake: make(chan struct{}), counts: map[string]*counts{}}, nil
+	h := &hub{store: st, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
+		wake: make(chan struct{}), counts: map[string]*counts{}}
+	h.board.Store(&board{})
+	return h, nil
 }
 
 // run tails the log until ctx ends.
@@ -178,13 +181,6 @@ func (h *hub) broadcastLocked() {
 	h.wake = make(chan struct{})
 }
 
-// waiter returns the channel closed by the next change.
-func (h *hub) waiter() <-chan struct{} {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.wake
-}
-
 // head is the newest seq the hub has shared.
 func (h *hub) head() int64 {
 	h.mu.RLock()
@@ -200,11 +196,14 @@ func (h *hub) floor() int64 {
 }
 
 // read appends to dst up to max entries after cursor; ok is false when
-// cursor is older than the ring (read the store instead).
-func (h *hub) read(dst []*entry, cursor int64, max int) ([]*entry, bool) {
+// cursor is older than the ring (read the store instead). wake is the
+// channel closed by the next change after what was read: one lock per
+// look, however many connections look at once.
+func (h *hub) read(dst []*entry, cursor int64, max int) (entries []*entry, ok bool, wake <-chan struct{}) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.ring.after(dst, cursor, max)
+	entries, ok = h.ring.after(dst, cursor, max)
+	return entries, ok, h.wake
 }
 
 func (h *hub) position(seq int64) string { return encodePosition(h.epoch, seq) }
@@ -221,14 +220,10 @@ type board struct {
 // publish replaces the snapshots and wakes every connection.
 func (h *hub) publish(health []byte, status string, analytics map[string][]byte) {
 	h.mu.Lock()
-	h.board = board{gen: h.board.gen + 1, health: health, healthStatus: status, analytics: analytics}
+	h.board.Store(&board{gen: h.board.Load().gen + 1, health: health, healthStatus: status, analytics: analytics})
 	h.broadcastLocked()
 	h.mu.Unlock()
 }
 
-// snapshots returns the current board (its fields are never mutated).
-func (h *hub) snapshots() board {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.board
-}
+// snapshots returns the current board (never mutated: publish replaces it).
+func (h *hub) snapshots() *board { return h.board.Load() }

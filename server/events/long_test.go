@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestIdleStreamSurvives120s(t *testing.T) {
 		t.Skip("long: set MEMORYD_LONG=1")
 	}
 	const idle = 125 * time.Second
-	addr, key := runApp(t)
+	addr, key, _ := runApp(t)
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Accept", "text/event-stream")
@@ -77,8 +78,10 @@ func TestIdleStreamSurvives120s(t *testing.T) {
 }
 
 // runApp serves memoryd as `memoryd serve` does, with defaults, on a fresh
-// SQLite database; it returns the address and a key for workspace "a".
-func runApp(t *testing.T) (addr, key string) {
+// SQLite database; it returns the address, a key for workspace "a" and
+// stop, which shuts the server down as a signal does and returns
+// app.Run's error (the test's cleanup stops it otherwise).
+func runApp(t *testing.T) (addr, key string, stop func() error) {
 	t.Helper()
 	dsn := "sqlite://" + t.TempDir() + "/memoryd.db"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,9 +103,17 @@ func runApp(t *testing.T) (addr, key string) {
 	go func() {
 		done <- app.Run(ctx, cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
 	}()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("app.Run: %v", err)
 		}
 	})
@@ -111,7 +122,40 @@ func runApp(t *testing.T) (addr, key string) {
 	case err := <-done:
 		t.Fatalf("app.Run: %v", err)
 	}
-	return addr, key
+	return addr, key, stop
+}
+
+// Shutting the real server down ends its open streams with the `error`
+// event, although http.Server.Shutdown does not track hijacked
+// connections, and app.Run returns.
+func TestAppShutdownEndsStreams(t *testing.T) {
+	addr, key, stop := runApp(t)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newSSEClient(resp)
+	defer c.close()
+	if m := c.next(t); m.event != "welcome" {
+		t.Fatalf("first event %q", m.event)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	rest := c.expectEnd(t)
+	if len(rest) == 0 || rest[len(rest)-1].event != "error" {
+		t.Fatalf("stream ended with %+v, want an error event", rest)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("app.Run: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("app.Run did not return")
+	}
 }
 
 func post(t *testing.T, addr, key, body string) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"sync"
+	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
 )
@@ -27,6 +28,7 @@ type Stream struct {
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close: every stream ends
+	live      tracker       // streams not finished yet, for Run to wait
 }
 
 // Option configures a Stream.
@@ -59,10 +61,16 @@ func New(ctx context.Context, st memoryd.MemoryStore, cfg Config, opts ...Option
 	return s, nil
 }
 
+// closeGrace bounds how long Run waits for the streams to end after
+// Close: each sends its `error` event within a short write deadline.
+const closeGrace = 10 * time.Second
+
 // Run follows the log, publishes snapshots and prunes the log until ctx
-// ends; then it closes every open stream (as Close does).
+// ends; then it closes every open stream (as Close does) and waits for
+// them to end, up to closeGrace: streams taken over from net/http
+// (hijacked) are not waited for by http.Server.Shutdown, and they still
+// use the store as they end.
 func (s *Stream) Run(ctx context.Context) error {
-	defer s.Close()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.hub.run(ctx) })
 	wg.Go(func() { s.runSnapshots(ctx) })
@@ -70,6 +78,8 @@ func (s *Stream) Run(ctx context.Context) error {
 		wg.Go(func() { s.runPruner(ctx) })
 	}
 	wg.Wait()
+	s.Close()
+	s.live.wait(closeGrace)
 	return nil
 }
 
@@ -147,4 +157,53 @@ func (r *registry) total() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.n
+}
+
+// tracker counts the streams that have not finished, so Run can wait for
+// them; once waited on it refuses new ones.
+type tracker struct {
+	mu     sync.Mutex
+	n      int
+	closed bool
+	idle   chan struct{} // closed when n drops to 0 while wait waits
+}
+
+// add counts a new stream; false once the tracker is closed.
+func (t *tracker) add() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.n++
+	return true
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n--; t.n == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
+}
+
+// wait closes the tracker and waits until every counted stream is done,
+// for at most d.
+func (t *tracker) wait(d time.Duration) {
+	t.mu.Lock()
+	t.closed = true
+	if t.n == 0 {
+		t.mu.Unlock()
+		return
+	}
+	idle := make(chan struct{})
+	t.idle = idle
+	t.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-idle:
+	case <-timer.C:
+	}
 }

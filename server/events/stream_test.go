@@ -461,3 +461,41 @@ func TestAnalyticsForANewWorkspaceAtOnce(t *testing.T) {
 		t.Fatalf("analytics %+v", an)
 	}
 }
+
+// A resuming client's catch-up (the events up to the head when it
+// connects) is delivered unpaced; live events after it are paced. At 60
+// events a minute, 200 paced events would take over three minutes.
+func TestCatchUpIsNotPaced(t *testing.T) {
+	cfg := quiet()
+	cfg.EventsPerMinute = 60 // one a second
+	cfg.PaceBurst = 3
+	e := newEnv(t, cfg)
+	epoch := e.epoch()
+	from := e.stream.Head()
+	var missed []*memoryd.Event
+	for i := range 200 {
+		missed = append(missed, e.create("a", fmt.Sprint("mem_", i), nil))
+	}
+	c, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": from})
+	deadline := time.Now().Add(waitLimit)
+	for i, want := range missed {
+		expectEvent(t, c.nextData(t), want, epoch)
+		if time.Now().After(deadline) {
+			t.Fatalf("the catch-up is paced: %d of %d events after %s", i+1, len(missed), waitLimit)
+		}
+	}
+	// Live: the burst goes out at once, the next event waits its turn
+	// (about a second).
+	var live []*memoryd.Event
+	for i := range cfg.PaceBurst + 1 {
+		live = append(live, e.create("a", fmt.Sprint("live_", i), nil))
+	}
+	for _, want := range live[:cfg.PaceBurst] {
+		expectEvent(t, c.nextData(t), want, epoch)
+	}
+	start := time.Now()
+	expectEvent(t, c.nextData(t), live[cfg.PaceBurst], epoch)
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Fatalf("the event after the burst came %s after it: live events are not paced", waited)
+	}
+}

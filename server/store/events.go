@@ -110,12 +110,11 @@ func (s *Store) ReadEvents(ctx context.Context, workspace string, after int64, l
 // With an empty log both are the counter, so a client at that position
 // is current and anything older has been pruned.
 func (s *Store) EventBounds(ctx context.Context) (first, last int64, err error) {
+	// One statement, so both bounds come from one snapshot.
 	var counter int64
-	if err := s.db.QueryRowContext(ctx, "SELECT seq FROM event_counter WHERE id = 1").Scan(&counter); err != nil {
-		return 0, 0, fmt.Errorf("store: event bounds: %w", err)
-	}
-	var lo, hi *int64
-	if err := s.db.QueryRowContext(ctx, "SELECT min(seq), max(seq) FROM events").Scan(&lo, &hi); err != nil {
+	var lo *int64
+	err = s.db.QueryRowContext(ctx, "SELECT c.seq, (SELECT min(seq) FROM events) FROM event_counter c WHERE c.id = 1").Scan(&counter, &lo)
+	if err != nil {
 		return 0, 0, fmt.Errorf("store: event bounds: %w", err)
 	}
 	if lo == nil {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -104,26 +103,39 @@ func (g *graph) entry() (int32, int) {
 	return g.ep, g.topLevel
 }
 
-// insertAll links slots [from, to) using every CPU.
-func (g *graph) insertAll(s *space, from, to int32) {
-	if from >= to {
-		return
+// insertAll links the live slots among [from, to) using workers
+// goroutines; dead ones are left out (see linkSome).
+func (g *graph) insertAll(s *space, from, to int32, workers int) {
+	// An empty graph's first node becomes its entry point: link it alone.
+	for ; from < to; from++ {
+		if ep, _ := g.entry(); ep >= 0 {
+			break
+		}
+		if s.state(from) == stateLive {
+			g.insert(s, from)
+		}
 	}
-	if ep, _ := g.entry(); ep < 0 {
-		g.insert(s, from)
-		from++
+	if workers <= 1 || to-from <= 1 {
+		for i := from; i < to; i++ {
+			if s.state(i) == stateLive {
+				g.insert(s, i)
+			}
+		}
+		return
 	}
 	var next atomic.Int32
 	next.Store(from)
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range workers {
 		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1
 				if i >= to {
 					return
 				}
-				g.insert(s, i)
+				if s.state(i) == stateLive {
+					g.insert(s, i)
+				}
 			}
 		})
 	}

@@ -9,15 +9,25 @@
 // accepted ones, and a filter that a sample shows to keep under ~1.5% of
 // the workspace gets an exact scan of the accepted vectors instead.
 //
-// Deletes and replacements leave tombstones in the graph (still used for
-// navigation, never returned); past 30% tombstones, or on crossing the
-// threshold in either direction, the workspace is rebuilt. Small ones are
-// rebuilt on the spot; large ones from a snapshot in the background while
-// the old structure keeps serving, with writes made meanwhile journaled
-// and replayed before the switch.
+// Linking a vector into the graph costs 0.5-2 ms of CPU, so it is kept
+// off the write path: an upsert only appends the vector to the
+// workspace's slots (microseconds), and a per-workspace linker goroutine,
+// started on demand and gone once it has caught up, links the unlinked
+// tail in slot order under a CPU budget (WithLinking). Searches combine
+// the graph search over linked slots with an exact scan of the tail, so
+// every stored vector is found from the moment Upsert returns.
 //
-// All methods are safe for concurrent use; graph inserts run in parallel
-// with each other and with searches.
+// Deletes and replacements leave tombstones (graph nodes still used for
+// navigation, never returned; tail slots the linker then skips); past
+// 30% tombstones, or on dropping below half the threshold, the workspace
+// is rebuilt. Small ones are rebuilt on the spot; large ones from a
+// snapshot in the background while the old structure keeps serving, with
+// writes made meanwhile journaled and replayed before the switch. Growing
+// past the threshold needs no rebuild: the exact-mode vectors become the
+// tail of an empty graph.
+//
+// All methods are safe for concurrent use; linking runs in parallel with
+// writes and searches.
 package memindex
 
 import (
@@ -115,8 +125,11 @@ func (x *Index) Len(workspace string) int {
 	return 0
 }
 
-// wait blocks until background rebuilds have finished (for tests).
+// wait blocks until background rebuilds and linking have finished, with
+// linkers running flat out meanwhile (for tests and benchmarks).
 func (x *Index) wait() {
+	x.cfg.hurry.Add(1)
+	defer x.cfg.hurry.Add(-1)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	for _, s := range x.spaces {

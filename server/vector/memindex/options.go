@@ -1,5 +1,10 @@
 package memindex
 
+import (
+	"runtime"
+	"sync/atomic"
+)
+
 // Defaults, chosen with the probes behind memindex_bench_test.go on 100k
 // 512-d vectors. On tidy clustered data every setting reaches recall 1.0;
 // on harder data (overlapping clusters in a 48-d latent space) M=16
@@ -11,6 +16,24 @@ const (
 	DefaultM              = 24
 	DefaultEfConstruction = 128
 	DefaultEfSearch       = 128
+
+	// Background linking (link.go). Upserts store vectors unlinked and a
+	// per-workspace goroutine links them into the graph; searches scan the
+	// unlinked tail exactly meanwhile. Linking costs 0.5-2 ms of CPU per
+	// vector at 100k (most of it dot products), so linking as fast as
+	// writes arrive would take the CPU request handling needs: at 16
+	// concurrent HTTP creates on 2 cores, synchronous inserts held
+	// throughput near 800/s. A short tail is cheap to scan (a 512-d
+	// vector scores in well under a microsecond; see BenchmarkTailSearch),
+	// so up to DefaultLinkSlowTail unlinked vectors the linker takes only
+	// DefaultLinkDuty of one core, leaving the rest to requests during a
+	// burst and still draining the tail within seconds once it ends. As
+	// the tail grows its scan cost grows with it, so the duty rises
+	// linearly to a full core at DefaultLinkFastTail; from there on the
+	// linker runs flat out, on all cores but one (on 2 cores, one).
+	DefaultLinkDuty     = 0.25
+	DefaultLinkSlowTail = 4096
+	DefaultLinkFastTail = 20_000
 
 	// tombstoneFrac is the share of dead graph nodes above which a
 	// workspace's graph is rebuilt from its live vectors.
@@ -24,6 +47,15 @@ type config struct {
 	m              int
 	efConstruction int
 	efSearch       int
+
+	linkDuty           float64
+	slowTail, fastTail int
+
+	// hurry, while positive, has linkers run flat out on every core
+	// (Index.wait: tests and benchmarks want the tail linked now).
+	hurry atomic.Int32
+	// linkOff keeps linkers from starting (tests that need a tail).
+	linkOff atomic.Bool
 }
 
 // Option configures an Index.
@@ -58,12 +90,56 @@ func WithHNSW(m, efConstruction, efSearch int) Option {
 	}
 }
 
+// WithLinking sets the background linker's CPU budget: while at most
+// slowTail vectors wait to be linked, it uses a duty fraction (0, 1] of
+// one core; the fraction rises linearly to 1 at fastTail vectors, and
+// from there it links on all cores but one. Out-of-range values keep the
+// defaults; fastTail is raised to slowTail if below it.
+func WithLinking(duty float64, slowTail, fastTail int) Option {
+	return func(c *config) {
+		if duty > 0 && duty <= 1 {
+			c.linkDuty = duty
+		}
+		if slowTail >= 0 {
+			c.slowTail = slowTail
+		}
+		if fastTail >= 0 {
+			c.fastTail = fastTail
+		}
+	}
+}
+
+// duty is the share of one core the linker may use with tail unlinked
+// vectors waiting; 1 means flat out.
+func (c *config) duty(tail int) float64 {
+	switch {
+	case c.hurry.Load() > 0 || tail >= c.fastTail:
+		return 1
+	case tail <= c.slowTail:
+		return c.linkDuty
+	}
+	f := float64(tail-c.slowTail) / float64(c.fastTail-c.slowTail)
+	return c.linkDuty + f*(1-c.linkDuty)
+}
+
+// linkWorkers is how many goroutines link when running flat out: all
+// cores but one, so requests keep a core, or all of them in a hurry.
+func (c *config) linkWorkers() int {
+	if c.hurry.Load() > 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return max(runtime.GOMAXPROCS(0)-1, 1)
+}
+
 func newConfig(opts []Option) *config {
 	c := &config{
 		exactBelow:     DefaultExactBelow,
 		m:              DefaultM,
 		efConstruction: DefaultEfConstruction,
 		efSearch:       DefaultEfSearch,
+		linkDuty:       DefaultLinkDuty,
+		slowTail:       DefaultLinkSlowTail,
+		fastTail:       DefaultLinkFastTail,
 	}
 	for _, o := range opts {
 		o(c)
@@ -71,5 +147,6 @@ func newConfig(opts []Option) *config {
 	if c.efConstruction < c.m {
 		c.efConstruction = c.m
 	}
+	c.fastTail = max(c.fastTail, c.slowTail)
 	return c
 }

@@ -29,11 +29,13 @@ func (s *space) rebuildDue() bool {
 }
 
 // maybeRebuild starts a rebuild when one is due; the caller holds no lock.
+// An exact space reaching the threshold is promoted on the spot (cheap:
+// nothing is linked then); small graphs are rebuilt on the spot too.
 func (s *space) maybeRebuild() {
 	s.mu.RLock()
 	s.meta.Lock()
 	due := !s.rebuilding && s.rebuildDue()
-	inline := s.private || int(s.n.Load()) <= inlineRebuildMax
+	inline := s.private || s.graph == nil || int(s.n.Load()) <= inlineRebuildMax
 	if due && !inline {
 		s.rebuilding = true
 		s.journal = nil
@@ -44,7 +46,11 @@ func (s *space) maybeRebuild() {
 	case !due:
 	case inline:
 		s.mu.Lock()
-		if !s.rebuilding && s.rebuildDue() {
+		switch {
+		case s.rebuilding || !s.rebuildDue():
+		case s.graph == nil && !s.private:
+			s.promote()
+		default:
 			s.adopt(s.rebuilt())
 		}
 		s.mu.Unlock()
@@ -53,10 +59,33 @@ func (s *space) maybeRebuild() {
 	}
 }
 
+// promote switches an exact space to graph mode without building
+// anything: its dense slots become the unlinked tail of an empty graph,
+// which the linker links on its budget while searches keep scanning them
+// exactly, as they did. A write burst crossing the threshold thus costs
+// no CPU spike and no snapshot. mu held exclusively.
+func (s *space) promote() {
+	g := newGraph(s.cfg, s.capacity())
+	n := s.n.Load()
+	for i := range n {
+		g.levels[i] = g.randomLevel(s.rng)
+	}
+	s.graph = g
+	s.linked.Store(0)
+	s.dead = 0
+	s.meta.Lock()
+	s.startLinker()
+	s.meta.Unlock()
+}
+
 // rebuildInBackground rebuilds from a snapshot without blocking readers or
 // writers: writes made meanwhile are journaled and replayed onto the copy,
 // first without locks while many arrive, then under the exclusive lock
-// for the last few, which is the only time the space is blocked.
+// for the last few, which is the only time the space is blocked. The
+// lock-free rounds also link what they replay, like the build itself on
+// every core, so the rebuilt graph comes with a short tail; the last
+// round only appends (cheap, under the lock) and leaves its few slots to
+// the linker.
 func (s *space) rebuildInBackground() {
 	s.mu.RLock()
 	s.meta.Lock()
@@ -71,6 +100,7 @@ func (s *space) rebuildInBackground() {
 		s.journal = nil
 		s.meta.Unlock()
 		ns.replay(ops)
+		ns.linkTail()
 		s.stats.replayed.Add(int64(len(ops)))
 		if len(ops) < 16 {
 			break
@@ -81,7 +111,10 @@ func (s *space) rebuildInBackground() {
 	s.stats.replayed.Add(int64(len(s.journal)))
 	s.stats.rebuilds.Add(1)
 	s.adopt(ns)
+	s.meta.Lock()
 	s.journal, s.rebuilding = nil, false
+	s.startLinker()
+	s.meta.Unlock()
 	s.mu.Unlock()
 	s.maybeRebuild() // the replayed writes may call for the next one
 }
@@ -106,7 +139,7 @@ func (s *space) snapshot() *space {
 	n := s.n.Load()
 	for i := range n {
 		if s.state(i) == stateLive {
-			ns.fill(ns.reserve(s.ids[i]), s.vec(i))
+			ns.add(s.ids[i], s.vec(i))
 		}
 	}
 	return ns
@@ -161,6 +194,7 @@ func (s *space) adopt(ns *space) {
 	s.byID, s.ids, s.vecs, s.states = ns.byID, ns.ids, ns.vecs, ns.states
 	s.dim, s.dead, s.graph = ns.dim, ns.dead, ns.graph
 	s.n.Store(ns.n.Load())
+	s.linked.Store(ns.linked.Load())
 	s.live.Store(ns.live.Load())
 }
 
@@ -173,5 +207,16 @@ func (s *space) buildGraph() {
 		g.levels[i] = g.randomLevel(s.rng)
 	}
 	s.graph = g
-	g.insertAll(s, 0, n)
+	g.insertAll(s, 0, n, runtime.GOMAXPROCS(0))
+	s.linked.Store(n)
+}
+
+// linkTail links a private space's tail on every core.
+func (ns *space) linkTail() {
+	if ns.graph == nil {
+		return
+	}
+	n := ns.n.Load()
+	ns.graph.insertAll(ns, ns.linked.Load(), n, runtime.GOMAXPROCS(0))
+	ns.linked.Store(n)
 }

@@ -50,7 +50,8 @@ func (s *space) preferExact(k int, allow func(string) bool) bool {
 		return false
 	}
 	f := s.keptShare(allow)
-	graphCost := 0.75 * float64(ef*s.graph.m0) / f
+	tail := float64(s.n.Load() - s.linked.Load()) // scanned either way
+	graphCost := 0.75*float64(ef*s.graph.m0)/f + tail*(0.15+f)
 	exactCost := live * (0.15 + f)
 	return exactCost < graphCost
 }
@@ -77,36 +78,61 @@ func (s *space) keptShare(allow func(string) bool) float64 {
 // exact scans every live vector; mu is held shared.
 func (s *space) exact(q []float32, k int, allow func(string) bool) []memoryd.Scored {
 	t := topK{k: k, h: make(minHeap, 0, min(k, int(s.live.Load())))}
-	n := s.n.Load()
-	for slot := range n {
+	s.scan(q, 0, s.n.Load(), allow, &t)
+	return s.scored(t.h)
+}
+
+// scan offers the live, allowed slots among [from, to) to t.
+func (s *space) scan(q []float32, from, to int32, allow func(string) bool, t *topK) {
+	for slot := from; slot < to; slot++ {
 		if s.state(slot) != stateLive || (allow != nil && !allow(s.ids[slot])) {
 			continue
 		}
 		t.offer(dot(q, s.vec(slot)), slot)
 	}
-	return s.scored(t.h)
 }
 
-// graphSearch is the HNSW query: greedy descent through the upper levels,
-// then a search of level 0 that only accepts live, allowed nodes.
+// graphSearch searches the linked slots through the graph and scans the
+// unlinked tail exactly, merging the two. linked is loaded before n (in
+// scan's caller order below) and the graph part only accepts slots under
+// it, so a slot the linker finishes meanwhile counts in exactly one part.
 func (s *space) graphSearch(q []float32, k int, allow func(string) bool) []memoryd.Scored {
-	g := s.graph
-	sc := getScratch(s.capacity())
-	defer putScratch(sc)
-	ep, top := g.entry()
-	cur := item{dot(q, s.vec(ep)), ep}
-	for l := top; l > 0; l-- {
-		cur = g.greedy(s, sc, q, cur, l)
+	linked := s.linked.Load()
+	t := topK{k: k, h: make(minHeap, 0, min(k, int(s.live.Load())))}
+	if linked > 0 {
+		s.searchLinked(q, k, allow, linked, &t)
 	}
-	ok := func(n int32) bool { return s.state(n) == stateLive && (allow == nil || allow(s.ids[n])) }
-	found := g.searchLayer(s, sc, q, cur, s.efSearch(k), 0, ok)
-	if len(found) < k && int(s.live.Load()) > len(found) {
+	s.scan(q, linked, s.n.Load(), allow, &t)
+	if len(t.h) < k && int(s.live.Load()) > len(t.h) {
 		// The search ran out of graph before finding k: only possible
 		// when allow leaves fewer than k or the graph is not connected.
 		// The exact scan settles both.
 		return s.exact(q, k, allow)
 	}
-	return s.scored(found[:min(k, len(found))])
+	return s.scored(t.h)
+}
+
+// searchLinked is the HNSW query over slots [0, linked): greedy descent
+// through the upper levels, then a search of level 0 that only accepts
+// live, allowed, linked nodes. Its hits are offered to t.
+func (s *space) searchLinked(q []float32, k int, allow func(string) bool, linked int32, t *topK) {
+	g := s.graph
+	ep, top := g.entry()
+	if ep < 0 { // every linked slot was dead when its turn came
+		return
+	}
+	sc := getScratch(s.capacity())
+	defer putScratch(sc)
+	cur := item{dot(q, s.vec(ep)), ep}
+	for l := top; l > 0; l-- {
+		cur = g.greedy(s, sc, q, cur, l)
+	}
+	ok := func(n int32) bool {
+		return n < linked && s.state(n) == stateLive && (allow == nil || allow(s.ids[n]))
+	}
+	for _, it := range g.searchLayer(s, sc, q, cur, s.efSearch(k), 0, ok) {
+		t.offer(it.sim, it.slot)
+	}
 }
 
 // searchIDs ranks only the given ids, exactly.

@@ -8,8 +8,8 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// Slot states. A slot is reserved (stateFree), then published (stateLive)
-// once its vector is written; stateDead marks a deleted or replaced vector.
+// Slot states. A slot is free (stateFree) until it holds a vector
+// (stateLive); stateDead marks a deleted or replaced vector.
 // Graph slots are never reused until a rebuild, so a dead node keeps
 // serving as a waypoint for searches.
 const (
@@ -21,26 +21,38 @@ const (
 // space is one workspace's vectors and, from exactBelow vectors on, its
 // HNSW graph.
 //
+// In graph mode slots [0, linked) are linked into the graph and slots
+// [linked, n) are the tail: stored, searchable by an exact scan, but not
+// yet linked. Upserts only append to the tail; the space's linker
+// goroutine (link.go) moves linked forward in slot order.
+//
 // Locking: mu is the structure lock. Writers hold it exclusively to grow
 // the arrays, switch modes, adopt a rebuild, and for every write in exact
 // mode (small sets, where that is cheap). In graph mode upserts and
-// deletes hold it shared, take meta for the id map and counters only, and
-// link graph nodes under striped per-node locks, so several inserts
-// proceed in parallel with searches.
+// deletes hold it shared and take meta for the id map and counters only;
+// the linker holds it shared for one insert (or one small parallel
+// chunk) at a time and links nodes under striped per-node locks, so
+// searches run alongside.
 type space struct {
 	cfg *config
 	mu  sync.RWMutex
 
-	meta       sync.Mutex // byID, ids[], dead, rng, journal, rebuilding
+	meta       sync.Mutex // byID, ids[], dead, rng, journal, rebuilding, linking
 	byID       map[string]int32
 	ids        []string // slot -> id
 	dead       int      // dead slots (graph mode)
 	rng        *rand.Rand
 	journal    []op // writes since a background rebuild's snapshot
 	rebuilding bool // a background rebuild is running
-	private    bool // a rebuild's scratch copy: rebuilds inline, no journal
+	linking    bool // the linker goroutine is running
+	private    bool // a rebuild's scratch copy: rebuilds inline, no journal, no linker
 
-	n      atomic.Int32 // slots in use
+	// n counts slots in use; it is stored only once the new slot's vector
+	// and state are written, so a reader loading n may read every slot
+	// below it. linked is written by the linker (or under mu exclusively)
+	// once the slots below it are fully linked.
+	n      atomic.Int32
+	linked atomic.Int32
 	live   atomic.Int64 // live vectors (Len)
 	dim    int
 	vecs   []float32 // cap*dim, one contiguous block
@@ -126,18 +138,16 @@ func (s *space) upsertShared(id string, v []float32) (bool, error) {
 		s.meta.Unlock()
 		return false, nil
 	}
-	slot := s.reserve(id)
+	// The level is drawn now, under meta (rng is not safe for concurrent
+	// use), and published with the slot; the linker reads it later.
+	s.graph.levels[s.n.Load()] = s.graph.randomLevel(s.rng)
+	s.add(id, v)
 	if exists {
 		s.kill(old)
 	}
-	s.graph.levels[slot] = s.graph.randomLevel(s.rng)
-	// Filling under meta means every reserved slot holds its vector once
-	// meta is free, which is what a rebuild's snapshot relies on.
-	s.fill(slot, v)
 	s.record(id, v)
+	s.startLinker()
 	s.meta.Unlock()
-
-	s.graph.insert(s, slot)
 	return true, nil
 }
 
@@ -164,25 +174,22 @@ func (s *space) upsertExclusive(id string, v []float32) error {
 		return nil
 	}
 	s.grow(1)
-	s.fill(s.reserve(id), v)
+	s.add(id, v)
 	return nil
 }
 
-// reserve takes the next slot for id; the caller holds meta or mu.
-func (s *space) reserve(id string) int32 {
+// add appends v as id's vector in the next slot, which has room; the
+// caller holds meta or mu exclusively. The slot is published (n) last,
+// after its vector and state, so lock-free readers of n (the linker, the
+// tail scan) never see a half-written slot.
+func (s *space) add(id string, v []float32) {
 	slot := s.n.Load()
-	s.n.Store(slot + 1)
-	s.byID[id] = slot
 	s.ids[slot] = id
-	s.live.Add(1)
-	return slot
-}
-
-// fill writes a reserved slot's vector and publishes it; the caller holds
-// meta or mu exclusively.
-func (s *space) fill(slot int32, v []float32) {
 	copy(s.vec(slot), v)
 	atomic.StoreUint32(&s.states[slot], stateLive)
+	s.byID[id] = slot
+	s.live.Add(1)
+	s.n.Store(slot + 1)
 }
 
 // kill marks slot dead; the caller holds meta or mu.
@@ -222,6 +229,7 @@ func (s *space) reset(dim int) {
 	s.byID = map[string]int32{}
 	s.ids, s.vecs, s.states = nil, nil, nil
 	s.n.Store(0)
+	s.linked.Store(0)
 	s.live.Store(0)
 	s.dead = 0
 	s.graph = nil
