@@ -407,11 +407,7 @@ func testConcurrentSeq(t *testing.T, open Opener) {
 	if len(evs) != writers*each {
 		t.Fatalf("%d events, want %d", len(evs), writers*each)
 	}
-	for i, ev := range evs {
-		if ev.Seq != int64(i+1) {
-			t.Fatalf("position %d is %d: gap", i+1, ev.Seq)
-		}
-	}
+	checkGapless(t, evs)
 }
 
 func testPrune(t *testing.T, open Opener) {
@@ -549,11 +545,7 @@ func testConcurrentFailures(t *testing.T, open Opener) {
 	if page.Total != want || len(evs) != want {
 		t.Fatalf("%d memories and %d events, want %d of each", page.Total, len(evs), want)
 	}
-	for i, ev := range evs {
-		if ev.Seq != int64(i+1) {
-			t.Fatalf("position %d is %d: a failed change left a gap", i+1, ev.Seq)
-		}
-	}
+	checkGapless(t, evs)
 }
 
 // testConcurrentMixed runs creates, replaces (by put and by update) and
@@ -655,11 +647,7 @@ func testConcurrentMixed(t *testing.T, open Opener) {
 	if len(evs) != int(changes.Load()) {
 		t.Fatalf("%d events for %d acknowledged changes (%d refused)", len(evs), int(changes.Load()), failures.Load())
 	}
-	for i, ev := range evs {
-		if ev.Seq != int64(i+1) {
-			t.Fatalf("position %d is %d", i+1, ev.Seq)
-		}
-	}
+	checkGapless(t, evs)
 }
 
 // testConcurrentSameID: puts of one new id racing each other (as on two
@@ -689,5 +677,15 @@ func testConcurrentSameID(t *testing.T, open Opener) {
 	evs, _ := s.ReadEvents(ctx, "", 0, 100)
 	if created.Load() != 1 || page.Total != 1 || len(evs) != n {
 		t.Fatalf("created %d times, %d memories, %d events; want 1, 1, %d", created.Load(), page.Total, len(evs), n)
+	}
+}
+
+// checkGapless fails unless evs hold positions 1..len(evs) in order.
+func checkGapless(t *testing.T, evs []*memoryd.Event) {
+	t.Helper()
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("position %d is %d: a gap or a reordering", i+1, ev.Seq)
+		}
 	}
 }
