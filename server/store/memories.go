@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	memoryd "github.com/memoryd/memoryd/server"
 )
@@ -257,12 +258,28 @@ func (s *Store) writeSideRows(ctx context.Context, tx bun.Tx, rid int64, m *memo
 		}
 		s.queueFTS(rid, "", true)
 	}
-	for _, tag := range m.Tags() {
-		if _, err := s.txExec(ctx, tx, insertTagSQL, rid, tag); err != nil {
-			return fmt.Errorf("store: tags: %w", err)
-		}
+	if err := s.insertTags(ctx, tx, rid, m.Tags()); err != nil {
+		return fmt.Errorf("store: tags: %w", err)
 	}
 	s.queueFTS(rid, m.Text, false)
+	return nil
+}
+
+// insertTags indexes a memory's tags: one prepared insert per tag on
+// SQLite (no round trips), one statement for all on PostgreSQL.
+func (s *Store) insertTags(ctx context.Context, tx bun.Tx, rid int64, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	if s.pg {
+		_, err := tx.ExecContext(ctx, "INSERT INTO memory_tags (rid, tag) SELECT ?, unnest(?::text[]) ON CONFLICT DO NOTHING", rid, pgdialect.Array(tags))
+		return err
+	}
+	for _, tag := range tags {
+		if _, err := s.txExec(ctx, tx, insertTagSQL, rid, tag); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
