@@ -1,13 +1,15 @@
 // Package embed selects the configured memoryd.Embedder. The embedders
 // themselves live in subpackages: uselite (the default, built-in model),
 // hash (deterministic feature hashing, no weights) and openai (any
-// OpenAI-compatible /v1/embeddings server).
+// OpenAI-compatible /v1/embeddings server); batch coalesces concurrent
+// calls into one call of the model (used for use-lite).
 package embed
 
 import (
 	"fmt"
 
 	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/embed/batch"
 	"github.com/memoryd/memoryd/server/embed/hash"
 	"github.com/memoryd/memoryd/server/embed/openai"
 	"github.com/memoryd/memoryd/server/embed/uselite"
@@ -43,7 +45,11 @@ func New(cfg Config) (memoryd.Embedder, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedder %s: %w", NameUSELite, err)
 		}
-		return e, nil
+		// Concurrent requests share forward passes: a batch costs less
+		// CPU per text than single texts, and requests are served in
+		// arrival order instead of all slowing down together. One pass at
+		// a time, since one pass already uses every core.
+		return batch.New(e), nil
 	case NameHash:
 		return hash.New(cfg.Dims), nil
 	case NameOpenAI:

@@ -5,9 +5,29 @@ import (
 	"testing"
 
 	"github.com/memoryd/memoryd/server/embed"
+	"github.com/memoryd/memoryd/server/embed/batch"
 	"github.com/memoryd/memoryd/server/embed/hash"
 	"github.com/memoryd/memoryd/server/embed/openai"
+	"github.com/memoryd/memoryd/server/embed/uselite"
 )
+
+// use-lite is the default, behind the batcher so concurrent requests
+// share forward passes.
+func TestNewUSELite(t *testing.T) {
+	for _, name := range []string{"", "use-lite"} {
+		e, err := embed.New(embed.Config{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, ok := e.(*batch.Embedder)
+		if !ok {
+			t.Fatalf("%q: got %T, want *batch.Embedder", name, e)
+		}
+		if _, ok := b.Unwrap().(*uselite.Embedder); !ok || e.Model() != uselite.ModelName || e.Dims() != uselite.Dims {
+			t.Fatalf("%q: wraps %T %s %d", name, b.Unwrap(), e.Model(), e.Dims())
+		}
+	}
+}
 
 func TestNewHash(t *testing.T) {
 	e, err := embed.New(embed.Config{Name: "hash", Dims: 128})
