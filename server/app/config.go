@@ -113,7 +113,7 @@ func dur(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, usa
 func streamFlags(fs *flag.FlagSet, c *events.Config) {
 	d := events.Default()
 	num(fs, &c.MaxStreamsPerKey, "stream-max-per-key", d.MaxStreamsPerKey, "open streams allowed per API key (429 beyond)")
-	num(fs, &c.EventsPerMinute, "stream-events-per-minute", d.EventsPerMinute, "events delivered per minute per stream (paced, never dropped)")
+	num(fs, &c.EventsPerMinute, "stream-events-per-minute", d.EventsPerMinute, "live events delivered per minute per stream (paced, never dropped; a resume's catch-up is not paced)")
 	dur(fs, &c.MinHeartbeat, "stream-min-heartbeat", d.MinHeartbeat, "smallest heartbeat interval a client may ask for")
 	dur(fs, &c.SnapshotInterval, "stream-snapshot-interval", d.SnapshotInterval, "period of system.health and analytics.update")
 	str(fs, &c.TicketSecret, "stream-ticket-secret", "", "secret for browser stream tickets (share it between nodes; empty: random per process)")

@@ -33,20 +33,30 @@ type conn struct {
 	backlog  int64
 	opened   bool  // retry and welcome were sent
 	boardGen int64 // last snapshot generation sent
-	pace     *pacer
+	pace     pacer
 	scratch  []*entry
+	// nextBeat and nextKeep are when the heartbeat and the keepalive check
+	// are due.
+	nextBeat, nextKeep time.Time
 }
 
-// loop streams until the client goes away or the server closes.
+// loop streams until the client goes away or the server closes. It waits
+// on three channels: with thousands of connections woken at once, a
+// select costs per case, and a channel they all wait on is a lock they all
+// take. So the heartbeat and keepalive share one timer, and the server's
+// closing comes through the hub's wake-up (Close wakes every connection).
 func (c *conn) loop(ctx context.Context) error {
-	hb := time.NewTicker(c.req.heartbeat)
-	defer hb.Stop()
-	ka := time.NewTicker(c.s.cfg.Keepalive)
-	defer ka.Stop()
+	now := time.Now()
+	c.nextBeat, c.nextKeep = now.Add(c.req.heartbeat), now.Add(c.s.cfg.Keepalive)
+	timer := time.NewTimer(c.untilTick(now))
+	defer timer.Stop()
 	for {
 		more, wake, err := c.pump(ctx)
 		if err != nil {
 			return err
+		}
+		if c.s.isClosing() {
+			return errClosing
 		}
 		if more {
 			wake = closedChan
@@ -54,20 +64,38 @@ func (c *conn) loop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-c.s.closing:
-			return errClosing
 		case <-wake:
-		case <-hb.C:
-			err = c.heartbeat()
-		case <-ka.C:
-			if time.Since(c.out.lastWrite) >= c.s.cfg.Keepalive*9/10 {
-				err = c.write(keepaliveFrame)
-			}
+		case now := <-timer.C:
+			err = c.tick(now)
+			timer.Reset(c.untilTick(now))
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// tick sends the heartbeat and the keepalive comment when due. The
+// keepalive only goes on a connection silent for about its interval.
+func (c *conn) tick(now time.Time) error {
+	if !now.Before(c.nextBeat) {
+		c.nextBeat = now.Add(c.req.heartbeat)
+		if err := c.heartbeat(); err != nil {
+			return err
+		}
+	}
+	if ka := c.s.cfg.Keepalive; !now.Before(c.nextKeep) {
+		c.nextKeep = now.Add(ka)
+		if now.Sub(c.out.lastWrite) >= ka*9/10 {
+			return c.write(keepaliveFrame)
+		}
+	}
+	return nil
+}
+
+// untilTick is how long until the next heartbeat or keepalive check.
+func (c *conn) untilTick(now time.Time) time.Duration {
+	return min(c.nextBeat.Sub(now), c.nextKeep.Sub(now))
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

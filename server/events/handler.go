@@ -76,7 +76,7 @@ func (s *Stream) serve(w http.ResponseWriter, r *http.Request, p *auth.Principal
 
 // start checks the position, sends the response head, retry advice,
 // welcome (and restart) and records the connection. A nil conn with an
-// error: the refusal was answered with a status.
+// error: nothing was sent but the refusal's status, if anything.
 func (s *Stream) start(w http.ResponseWriter, r *http.Request, p *auth.Principal, req *request) (*conn, error) {
 	ctx := r.Context()
 	cursor, restart, backlog, err := s.resolve(ctx, req.position)
@@ -95,7 +95,7 @@ func (s *Stream) start(w http.ResponseWriter, r *http.Request, p *auth.Principal
 		return nil, err
 	}
 	c := &conn{s: s, id: newConnID(), req: req, cursor: cursor, backlog: backlog,
-		pace: newPacer(s.cfg.EventsPerMinute, s.cfg.PaceBurst, time.Now()),
+		pace: *newPacer(s.cfg.EventsPerMinute, s.cfg.PaceBurst, time.Now()),
 		out:  output{nc: nc, head: head, timeout: s.cfg.WriteTimeout}}
 	c.log = s.log.With("connection_id", c.id, "workspace", p.Workspace, "key_id", p.Key.ID)
 	if nc == nil {
@@ -136,10 +136,12 @@ func (s *Stream) finish(ctx context.Context, c *conn, p *auth.Principal) {
 // end reports why a stream stopped, as an `error` event when the client
 // is still there to read it.
 func (s *Stream) end(ctx context.Context, c *conn, err error) {
+	// The last writes (the `error` event, the end of the body) get a short
+	// deadline: a client that reads nothing does not hold up a shutdown,
+	// nor a failed stream's goroutine.
+	c.out.timeout, c.out.renewed = min(s.cfg.WriteTimeout, closeWrite), time.Time{}
 	switch {
 	case errors.Is(err, errClosing):
-		// Shutting down: a client that reads nothing does not hold it up.
-		c.out.setWriteDeadline(time.Now().Add(min(s.cfg.WriteTimeout, closeWrite)))
 		_ = c.sendError(memoryd.EUNAVAILABLE, "The server is shutting down; reconnect to another one or retry", s.cfg.Retry)
 	case ctx.Err() != nil:
 		// The client left.
@@ -150,7 +152,7 @@ func (s *Stream) end(ctx context.Context, c *conn, err error) {
 	c.log.DebugContext(ctx, "stream closed", "position", c.cursor)
 }
 
-// closeWrite is the write deadline of the `error` event sent on shutdown.
+// closeWrite is the write deadline of a stream's last writes.
 const closeWrite = 2 * time.Second
 
 // resolve turns the requested position into the cursor to continue from.

@@ -140,8 +140,9 @@ func (h *hub) ingest(evs []*memoryd.Event) {
 		h.ring.push(e)
 		h.count(e)
 	}
-	h.broadcastLocked()
+	woken := h.renewWakeLocked()
 	h.mu.Unlock()
+	close(woken)
 }
 
 func newEntry(epoch string, e *memoryd.Event) *entry {
@@ -176,9 +177,22 @@ func (h *hub) takeCounts() map[string]*counts {
 	return c
 }
 
-func (h *hub) broadcastLocked() {
-	close(h.wake)
+// wakeAll wakes every waiting connection.
+func (h *hub) wakeAll() {
+	h.mu.Lock()
+	woken := h.renewWakeLocked()
+	h.mu.Unlock()
+	close(woken)
+}
+
+// renewWakeLocked replaces the wake channel and returns the old one, for
+// the caller to close once it has unlocked: the woken connections go
+// straight for the read lock, and would otherwise all queue on it and be
+// woken a second time, one by one, by Unlock.
+func (h *hub) renewWakeLocked() chan struct{} {
+	old := h.wake
 	h.wake = make(chan struct{})
+	return old
 }
 
 // head is the newest seq the hub has shared.
@@ -221,8 +235,9 @@ type board struct {
 func (h *hub) publish(health []byte, status string, analytics map[string][]byte) {
 	h.mu.Lock()
 	h.board.Store(&board{gen: h.board.Load().gen + 1, health: health, healthStatus: status, analytics: analytics})
-	h.broadcastLocked()
+	woken := h.renewWakeLocked()
 	h.mu.Unlock()
+	close(woken)
 }
 
 // snapshots returns the current board (never mutated: publish replaces it).

@@ -86,9 +86,13 @@ func (s *Stream) Run(ctx context.Context) error {
 // Close ends every open stream with an `error` event (UNAVAILABLE, retry
 // after the advised delay) and refuses new ones with 503. Call it when the
 // HTTP server starts shutting down (http.Server.RegisterOnShutdown):
-// Shutdown waits for handlers, and streams never end by themselves.
+// streams never end by themselves, and Shutdown does not wait for the
+// HTTP/1.1 ones, which left net/http once open; Run waits for them.
 func (s *Stream) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.hub.wakeAll() // after: a woken connection sees closing
+	})
 }
 
 // Head returns the position of the newest event the stream has seen, as
