@@ -50,7 +50,10 @@ test: check-generate vet lint-spec test-go fuzz
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/embed/uselite
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/vector/memindex
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/embed/batch
 	$(GO) test -run '^$$' -bench . ./server/store
+	$(GO) test -run '^$$' -bench 'Delivery|Replay' -benchtime 100x -timeout 20m ./server/events
+	$(GO) test -run '^$$' -bench IdleStreamMemory -benchtime 1x -timeout 20m ./server/events
 
 clean:
 	rm -rf bin
