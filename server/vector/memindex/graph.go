@@ -15,9 +15,9 @@ const (
 )
 
 // graph is an HNSW graph over a space's slots (Malkov & Yashunin 2016).
-// Level 0 links live in one flat []int32 (row = count + 2M ids) so the
-// hot layer is a single allocation; the few nodes above level 0 carry a
-// small slice for their upper levels.
+// Level 0 links live in flat []int32 chunks (row = count + 2M ids, see
+// rows.go) so the hot layer takes few allocations; the few nodes above
+// level 0 carry a small slice for their upper levels.
 //
 // A node's link row is read and written under its stripe lock; no code
 // path holds two stripe locks, so concurrent inserts cannot deadlock.
@@ -26,9 +26,9 @@ type graph struct {
 	efc     int
 	levelMu float64
 
-	levels []uint8
-	links0 []int32   // cap*(m0+1)
-	upper  [][]int32 // slot -> levels 1..L, each (m+1) wide
+	levels rows[uint8]
+	links0 rows[int32]   // cap rows of m0+1
+	upper  rows[[]int32] // slot -> levels 1..L, each (m+1) wide
 
 	epMu     sync.Mutex
 	ep       int32
@@ -43,6 +43,7 @@ func newGraph(cfg *config, capacity int) *graph {
 		m0:      2 * cfg.m,
 		efc:     cfg.efConstruction,
 		levelMu: 1 / math.Log(float64(cfg.m)),
+		links0:  rows[int32]{width: 2*cfg.m + 1},
 		ep:      -1,
 	}
 	g.grow(capacity)
@@ -52,16 +53,12 @@ func newGraph(cfg *config, capacity int) *graph {
 // grow resizes the per-slot arrays to c slots; the space's mu is held
 // exclusively, so no reader sees the swap.
 func (g *graph) grow(c int) {
-	levels := make([]uint8, c)
-	copy(levels, g.levels)
-	g.levels = levels
-	links0 := make([]int32, c*(g.m0+1))
-	copy(links0, g.links0)
-	g.links0 = links0
-	upper := make([][]int32, c)
-	copy(upper, g.upper)
-	g.upper = upper
+	g.levels.grow(c)
+	g.links0.grow(c)
+	g.upper.grow(c)
 }
+
+func (g *graph) level(node int32) uint8 { return *g.levels.at(node) }
 
 func (g *graph) randomLevel(r *rand.Rand) uint8 {
 	l := int(-math.Log(1-r.Float64()) * g.levelMu)
@@ -72,14 +69,14 @@ func (g *graph) randomLevel(r *rand.Rand) uint8 {
 // holds the node's stripe lock.
 func (g *graph) row(node int32, level int) []int32 {
 	if level == 0 {
-		off := int(node) * (g.m0 + 1)
-		return g.links0[off : off+g.m0+1]
+		return g.links0.row(node)
 	}
-	if g.upper[node] == nil {
-		g.upper[node] = make([]int32, int(g.levels[node])*(g.m+1))
+	up := g.upper.at(node)
+	if *up == nil {
+		*up = make([]int32, int(g.level(node))*(g.m+1))
 	}
 	off := (level - 1) * (g.m + 1)
-	return g.upper[node][off : off+g.m+1]
+	return (*up)[off : off+g.m+1]
 }
 
 func (g *graph) lock(node int32) *sync.Mutex {
@@ -144,7 +141,7 @@ func (g *graph) insertAll(s *space, from, to int32, workers int) {
 
 // insert links node q, whose vector and level are set.
 func (g *graph) insert(s *space, q int32) {
-	level := int(g.levels[q])
+	level := int(g.level(q))
 	g.epMu.Lock()
 	ep, top := g.ep, g.topLevel
 	if ep < 0 {
@@ -347,7 +344,7 @@ func (g *graph) searchLayer(s *space, sc *scratch, v []float32, entry item, ef, 
 		for _, n := range sc.nb {
 			if !sc.visit.mark(n) {
 				fresh = append(fresh, n)
-				prefetch(&s.vecs[int(n)*s.dim])
+				prefetch(&s.vec(n)[0])
 			}
 		}
 		for _, n := range fresh {

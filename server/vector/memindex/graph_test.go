@@ -28,7 +28,7 @@ func unreachable(s *space) int {
 	}
 	un := 0
 	for i, r := range seen {
-		if !r && s.states[i] == stateLive {
+		if !r && s.state(int32(i)) == stateLive {
 			un++
 		}
 	}
@@ -91,7 +91,7 @@ func TestLinksValid(t *testing.T) {
 	g := s.graph
 	n := s.n.Load()
 	for node := range n {
-		for l := 0; l <= int(g.levels[node]); l++ {
+		for l := 0; l <= int(g.level(node)); l++ {
 			links := g.neighbours(node, l, nil)
 			maxLinks := g.m
 			if l == 0 {
@@ -105,7 +105,7 @@ func TestLinksValid(t *testing.T) {
 				t.Fatalf("node %d level %d: duplicate links %v", node, l, links)
 			}
 			for _, o := range links {
-				if o == node || o < 0 || o >= n || int(g.levels[o]) < l {
+				if o == node || o < 0 || o >= n || int(g.level(o)) < l {
 					t.Fatalf("node %d level %d: bad link %d", node, l, o)
 				}
 			}

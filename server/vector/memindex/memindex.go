@@ -1,10 +1,10 @@
 // Package memindex is the in-process vector index (memoryd.VectorIndex).
 //
-// Per workspace, vectors are held normalised in one contiguous []float32
-// and scores are cosine similarities (dot products of unit vectors, AVX2
-// on amd64). Workspaces under WithExactBelow vectors (default 2000) are
-// scanned exactly; larger ones keep an HNSW graph (int32 links, level 0 in
-// one flat array). Filters are applied inside the search, not by
+// Per workspace, vectors are held normalised in flat []float32 chunks of
+// 1024 (rows.go) and scores are cosine similarities (dot products of unit
+// vectors, AVX2 on amd64). Workspaces under WithExactBelow vectors
+// (default 2000) are scanned exactly; larger ones keep an HNSW graph
+// (int32 links, level 0 in flat chunks too). Filters are applied inside the search, not by
 // over-fetching: the graph search expands rejected nodes but only ranks
 // accepted ones, and a filter that a sample shows to keep under ~1.5% of
 // the workspace gets an exact scan of the accepted vectors instead.

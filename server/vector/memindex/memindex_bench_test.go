@@ -2,6 +2,7 @@ package memindex
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -92,6 +93,32 @@ func BenchmarkEfSearch(b *testing.B) {
 			for b.Loop() {
 				reportLatency(b, set.x, set.queries, nil, benchRecallQ)
 			}
+		})
+	}
+}
+
+// BenchmarkEfConstruction builds the hard 100k set with several
+// construction breadths and reports build CPU (what the linker spends)
+// and query latency/recall at the default efSearch: the trade behind
+// DefaultEfConstruction. Slow (one full build per breadth, ~5 min on 2
+// cores), so it only runs with MEMINDEX_EFC=1 in the environment.
+func BenchmarkEfConstruction(b *testing.B) {
+	if os.Getenv("MEMINDEX_EFC") == "" {
+		b.Skip("set MEMINDEX_EFC=1 to run")
+	}
+	all := latentClusters(30, 100_000+benchLatencyQ, benchDim, 1, 2)
+	vecs, queries := all[:100_000], all[100_000:]
+	for _, efc := range []int{64, 96, 128} {
+		b.Run(fmt.Sprintf("hard/n=100000/efc=%d", efc), func(b *testing.B) {
+			var x *Index
+			for b.Loop() {
+				x = New(WithHNSW(0, efc, 0))
+				cpu := processCPU()
+				parallelLoad(b, x, vecs)
+				b.ReportMetric((processCPU() - cpu).Seconds(), "build-cpu-s")
+			}
+			b.StopTimer()
+			reportLatency(b, x, queries, nil, benchRecallQ)
 		})
 	}
 }

@@ -10,7 +10,12 @@ import (
 // on harder data (overlapping clusters in a 48-d latent space) M=16
 // needed ef=200 for recall@10 0.96 while M=24 gets 0.967 at ef=128 for
 // less search time, at ~35% more build CPU. efConstruction beyond 128
-// bought almost no recall for its build cost.
+// bought almost no recall for its build cost; below it
+// (BenchmarkEfConstruction, hard 100k, one run each on a shared machine)
+// efc=96 gave recall 0.970 for -7% build CPU and efc=64 0.962 for -34%,
+// but with query p99 at 2.5 and 3.7 ms against 2.0 ms of CPU. With
+// linking off the write path, build CPU no longer delays writes, while
+// query time is paid on every search: 128 stays.
 const (
 	DefaultExactBelow     = 2000
 	DefaultM              = 24
@@ -27,10 +32,17 @@ const (
 	// vector scores in well under a microsecond; see BenchmarkTailSearch),
 	// so up to DefaultLinkSlowTail unlinked vectors the linker takes only
 	// DefaultLinkDuty of one core, leaving the rest to requests during a
-	// burst and still draining the tail within seconds once it ends. As
-	// the tail grows its scan cost grows with it, so the duty rises
-	// linearly to a full core at DefaultLinkFastTail; from there on the
-	// linker runs flat out, on all cores but one (on 2 cores, one).
+	// burst and still draining a short tail soon after it ends (4096 at
+	// ~1 ms each: ~16 s). As
+	// the tail grows its scan cost grows with it (measured at 100k 512-d:
+	// a 5k tail added 0.3 ms to the 0.5 ms median search, a 20k tail
+	// 1.5 ms, ~75 ns a vector), so the duty rises linearly to a full core
+	// at DefaultLinkFastTail, where searches still stay near 3 ms at p99;
+	// from there on the linker runs flat out, on all cores but one (on 2
+	// cores, one). Under a steady write rate the tail settles where the
+	// duty matches it: 500 writes/s at ~1 ms a link needs half a core,
+	// which the ramp reaches at a ~9.4k tail. BenchmarkLinker measures
+	// the budget (0.25 and 1.0 cores used at 20k).
 	DefaultLinkDuty     = 0.25
 	DefaultLinkSlowTail = 4096
 	DefaultLinkFastTail = 20_000

@@ -31,11 +31,16 @@ func (s *space) rebuildDue() bool {
 // maybeRebuild starts a rebuild when one is due; the caller holds no lock.
 // An exact space reaching the threshold is promoted on the spot (cheap:
 // nothing is linked then); small graphs are rebuilt on the spot too.
+// A rebuild's private copy is left as its replay makes it: the space
+// that adopts it checks what is due right after.
 func (s *space) maybeRebuild() {
+	if s.private {
+		return
+	}
 	s.mu.RLock()
 	s.meta.Lock()
 	due := !s.rebuilding && s.rebuildDue()
-	inline := s.private || s.graph == nil || int(s.n.Load()) <= inlineRebuildMax
+	inline := s.graph == nil || int(s.n.Load()) <= inlineRebuildMax
 	if due && !inline {
 		s.rebuilding = true
 		s.journal = nil
@@ -48,7 +53,7 @@ func (s *space) maybeRebuild() {
 		s.mu.Lock()
 		switch {
 		case s.rebuilding || !s.rebuildDue():
-		case s.graph == nil && !s.private:
+		case s.graph == nil:
 			s.promote()
 		default:
 			s.adopt(s.rebuilt())
@@ -68,7 +73,7 @@ func (s *space) promote() {
 	g := newGraph(s.cfg, s.capacity())
 	n := s.n.Load()
 	for i := range n {
-		g.levels[i] = g.randomLevel(s.rng)
+		*g.levels.at(i) = g.randomLevel(s.rng)
 	}
 	s.graph = g
 	s.linked.Store(0)
@@ -81,11 +86,10 @@ func (s *space) promote() {
 // rebuildInBackground rebuilds from a snapshot without blocking readers or
 // writers: writes made meanwhile are journaled and replayed onto the copy,
 // first without locks while many arrive, then under the exclusive lock
-// for the last few, which is the only time the space is blocked. The
-// lock-free rounds also link what they replay, like the build itself on
-// every core, so the rebuilt graph comes with a short tail; the last
-// round only appends (cheap, under the lock) and leaves its few slots to
-// the linker.
+// for the last few, which is the only time the space is blocked.
+// Replaying only appends (tombstoning what it replaces), so it outpaces
+// writers; the replayed slots become the adopted space's unlinked tail,
+// as they were in the old one, and the linker takes them from there.
 func (s *space) rebuildInBackground() {
 	s.mu.RLock()
 	s.meta.Lock()
@@ -100,7 +104,6 @@ func (s *space) rebuildInBackground() {
 		s.journal = nil
 		s.meta.Unlock()
 		ns.replay(ops)
-		ns.linkTail()
 		s.stats.replayed.Add(int64(len(ops)))
 		if len(ops) < 16 {
 			break
@@ -134,12 +137,13 @@ func (s *space) snapshot() *space {
 	ns := newSpace(s.cfg)
 	ns.private = true
 	ns.dim = s.dim
+	ns.vecs = rows[float32]{width: s.dim}
 	ns.byID = make(map[string]int32, live)
 	ns.resize(max(live*5/4, 64))
 	n := s.n.Load()
 	for i := range n {
 		if s.state(i) == stateLive {
-			ns.add(s.ids[i], s.vec(i))
+			ns.add(s.id(i), s.vec(i))
 		}
 	}
 	return ns
@@ -204,19 +208,9 @@ func (s *space) buildGraph() {
 	g := newGraph(s.cfg, s.capacity())
 	n := s.n.Load()
 	for i := range n {
-		g.levels[i] = g.randomLevel(s.rng)
+		*g.levels.at(i) = g.randomLevel(s.rng)
 	}
 	s.graph = g
 	g.insertAll(s, 0, n, runtime.GOMAXPROCS(0))
 	s.linked.Store(n)
-}
-
-// linkTail links a private space's tail on every core.
-func (ns *space) linkTail() {
-	if ns.graph == nil {
-		return
-	}
-	n := ns.n.Load()
-	ns.graph.insertAll(ns, ns.linked.Load(), n, runtime.GOMAXPROCS(0))
-	ns.linked.Store(n)
 }

@@ -35,19 +35,25 @@ func TestBackgroundRebuild(t *testing.T) {
 	}
 
 	// Phase 2: delete a third and rewrite a third, piling up tombstones.
+	// Upserts take microseconds, so the writers could be done before a
+	// rebuild has even taken its snapshot: they go on rewriting until
+	// some of their writes had to be replayed (bounded, in case of a bug).
 	concurrently(t, x, repl[200:400], 2, func(w int) error {
-		for i := w; i < len(vecs); i += 2 {
-			var err error
-			switch i % 3 {
-			case 0:
-				err = x.Delete("w", itoa(i))
-				want[i] = nil
-			case 1:
-				err = x.Upsert("w", itoa(i), repl[i])
-				want[i] = repl[i]
-			}
-			if err != nil {
-				return err
+		for pass := 0; pass == 0 || (s.stats.replayed.Load() == 0 && pass < 500); pass++ {
+			for i := w; i < len(vecs); i += 2 {
+				var err error
+				switch {
+				case i%3 == 0 && pass == 0:
+					err = x.Delete("w", itoa(i))
+					want[i] = nil
+				case i%3 == 1:
+					v := [][]float32{repl[i], vecs[i]}[pass%2]
+					err = x.Upsert("w", itoa(i), v)
+					want[i] = v
+				}
+				if err != nil {
+					return err
+				}
 			}
 		}
 		return nil

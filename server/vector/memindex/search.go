@@ -68,7 +68,7 @@ func (s *space) keptShare(allow func(string) bool) float64 {
 			continue
 		}
 		tried++
-		if allow(s.ids[slot]) {
+		if allow(s.id(slot)) {
 			hits++
 		}
 	}
@@ -85,7 +85,7 @@ func (s *space) exact(q []float32, k int, allow func(string) bool) []memoryd.Sco
 // scan offers the live, allowed slots among [from, to) to t.
 func (s *space) scan(q []float32, from, to int32, allow func(string) bool, t *topK) {
 	for slot := from; slot < to; slot++ {
-		if s.state(slot) != stateLive || (allow != nil && !allow(s.ids[slot])) {
+		if s.state(slot) != stateLive || (allow != nil && !allow(s.id(slot))) {
 			continue
 		}
 		t.offer(dot(q, s.vec(slot)), slot)
@@ -93,9 +93,10 @@ func (s *space) scan(q []float32, from, to int32, allow func(string) bool, t *to
 }
 
 // graphSearch searches the linked slots through the graph and scans the
-// unlinked tail exactly, merging the two. linked is loaded before n (in
-// scan's caller order below) and the graph part only accepts slots under
-// it, so a slot the linker finishes meanwhile counts in exactly one part.
+// unlinked tail exactly, merging the two. linked is loaded once, first:
+// the graph part accepts only slots below it and the scan takes the rest
+// up to n, so a slot the linker finishes meanwhile (already reachable in
+// the graph) still counts in exactly one part.
 func (s *space) graphSearch(q []float32, k int, allow func(string) bool) []memoryd.Scored {
 	linked := s.linked.Load()
 	t := topK{k: k, h: make(minHeap, 0, min(k, int(s.live.Load())))}
@@ -128,7 +129,7 @@ func (s *space) searchLinked(q []float32, k int, allow func(string) bool, linked
 		cur = g.greedy(s, sc, q, cur, l)
 	}
 	ok := func(n int32) bool {
-		return n < linked && s.state(n) == stateLive && (allow == nil || allow(s.ids[n]))
+		return n < linked && s.state(n) == stateLive && (allow == nil || allow(s.id(n)))
 	}
 	for _, it := range g.searchLayer(s, sc, q, cur, s.efSearch(k), 0, ok) {
 		t.offer(it.sim, it.slot)
@@ -168,7 +169,7 @@ func (s *space) searchIDs(q []float32, k int, ids []string) ([]memoryd.Scored, e
 func (s *space) scored(items []item) []memoryd.Scored {
 	out := make([]memoryd.Scored, len(items))
 	for i, it := range items {
-		out[i] = memoryd.Scored{ID: s.ids[it.slot], Score: it.sim}
+		out[i] = memoryd.Scored{ID: s.id(it.slot), Score: it.sim}
 	}
 	slices.SortFunc(out, func(a, b memoryd.Scored) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {

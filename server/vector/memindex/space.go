@@ -39,8 +39,8 @@ type space struct {
 
 	meta       sync.Mutex // byID, ids[], dead, rng, journal, rebuilding, linking
 	byID       map[string]int32
-	ids        []string // slot -> id
-	dead       int      // dead slots (graph mode)
+	ids        rows[string] // slot -> id
+	dead       int          // dead slots (graph mode)
 	rng        *rand.Rand
 	journal    []op // writes since a background rebuild's snapshot
 	rebuilding bool // a background rebuild is running
@@ -55,8 +55,8 @@ type space struct {
 	linked atomic.Int32
 	live   atomic.Int64 // live vectors (Len)
 	dim    int
-	vecs   []float32 // cap*dim, one contiguous block
-	states []uint32  // accessed atomically
+	vecs   rows[float32] // cap rows of dim
+	states rows[uint32]  // accessed atomically
 
 	graph *graph // nil in exact mode
 
@@ -74,14 +74,15 @@ func newSpace(cfg *config) *space {
 	return &space{cfg: cfg, byID: map[string]int32{}, rng: rand.New(rand.NewPCG(1, 2))}
 }
 
-func (s *space) capacity() int { return len(s.states) }
+func (s *space) capacity() int { return s.states.len() }
+
+func (s *space) id(slot int32) string { return *s.ids.at(slot) }
 
 func (s *space) vec(slot int32) []float32 {
-	off := int(slot) * s.dim
-	return s.vecs[off : off+s.dim : off+s.dim]
+	return s.vecs.row(slot)
 }
 
-func (s *space) state(slot int32) uint32 { return atomic.LoadUint32(&s.states[slot]) }
+func (s *space) state(slot int32) uint32 { return atomic.LoadUint32(s.states.at(slot)) }
 
 func (s *space) dimError(got int) error {
 	return memoryd.Errorf(memoryd.EINVALID, "vector has %d dimensions, this workspace's vectors have %d", got, s.dim)
@@ -122,11 +123,14 @@ func (s *space) write(id string, v []float32) error {
 
 // upsertShared is the graph-mode fast path, with mu held (shared is
 // enough). It reports done=false, without changing anything, when the
-// arrays are full.
+// arrays are full or an empty space gets a new dimension.
 func (s *space) upsertShared(id string, v []float32) (bool, error) {
 	s.meta.Lock()
 	if len(v) != s.dim {
 		s.meta.Unlock()
+		if s.live.Load() == 0 { // an empty space takes any dimension
+			return false, nil
+		}
 		return true, s.dimError(len(v))
 	}
 	old, exists := s.byID[id]
@@ -140,7 +144,7 @@ func (s *space) upsertShared(id string, v []float32) (bool, error) {
 	}
 	// The level is drawn now, under meta (rng is not safe for concurrent
 	// use), and published with the slot; the linker reads it later.
-	s.graph.levels[s.n.Load()] = s.graph.randomLevel(s.rng)
+	*s.graph.levels.at(s.n.Load()) = s.graph.randomLevel(s.rng)
 	s.add(id, v)
 	if exists {
 		s.kill(old)
@@ -151,8 +155,8 @@ func (s *space) upsertShared(id string, v []float32) (bool, error) {
 	return true, nil
 }
 
-// upsertExclusive handles exact mode, a workspace's first vector and full
-// arrays, with mu held exclusively.
+// upsertExclusive handles exact mode, a workspace's first vector (or
+// first of a new dimension) and full arrays, with mu held exclusively.
 func (s *space) upsertExclusive(id string, v []float32) error {
 	if s.live.Load() == 0 && len(v) != s.dim {
 		s.reset(len(v))
@@ -184,9 +188,9 @@ func (s *space) upsertExclusive(id string, v []float32) error {
 // tail scan) never see a half-written slot.
 func (s *space) add(id string, v []float32) {
 	slot := s.n.Load()
-	s.ids[slot] = id
+	*s.ids.at(slot) = id
 	copy(s.vec(slot), v)
-	atomic.StoreUint32(&s.states[slot], stateLive)
+	atomic.StoreUint32(s.states.at(slot), stateLive)
 	s.byID[id] = slot
 	s.live.Add(1)
 	s.n.Store(slot + 1)
@@ -194,7 +198,7 @@ func (s *space) add(id string, v []float32) {
 
 // kill marks slot dead; the caller holds meta or mu.
 func (s *space) kill(slot int32) {
-	atomic.StoreUint32(&s.states[slot], stateDead)
+	atomic.StoreUint32(s.states.at(slot), stateDead)
 	s.dead++
 	s.live.Add(-1)
 }
@@ -209,15 +213,9 @@ func (s *space) grow(extra int) {
 }
 
 func (s *space) resize(c int) {
-	vecs := make([]float32, c*s.dim)
-	copy(vecs, s.vecs)
-	s.vecs = vecs
-	states := make([]uint32, c)
-	copy(states, s.states)
-	s.states = states
-	ids := make([]string, c)
-	copy(ids, s.ids)
-	s.ids = ids
+	s.vecs.grow(c)
+	s.states.grow(c)
+	s.ids.grow(c)
 	if s.graph != nil {
 		s.graph.grow(c)
 	}
@@ -227,7 +225,7 @@ func (s *space) resize(c int) {
 func (s *space) reset(dim int) {
 	s.dim = dim
 	s.byID = map[string]int32{}
-	s.ids, s.vecs, s.states = nil, nil, nil
+	s.ids, s.vecs, s.states = rows[string]{}, rows[float32]{width: dim}, rows[uint32]{}
 	s.n.Store(0)
 	s.linked.Store(0)
 	s.live.Store(0)
@@ -287,11 +285,11 @@ func (s *space) swapRemove(slot int32) {
 	last := s.n.Load() - 1
 	if slot != last {
 		copy(s.vec(slot), s.vec(last))
-		s.ids[slot] = s.ids[last]
-		s.byID[s.ids[slot]] = slot
+		*s.ids.at(slot) = s.id(last)
+		s.byID[s.id(slot)] = slot
 	}
-	s.ids[last] = ""
-	s.states[last] = stateFree
+	*s.ids.at(last) = ""
+	*s.states.at(last) = stateFree
 	s.n.Store(last)
 	s.live.Add(-1)
 }
