@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -69,6 +71,7 @@ func (s *Store) write(ctx context.Context, fn writeFn) error {
 // runWriter is the single writer goroutine.
 func (s *Store) runWriter() {
 	defer close(s.writerDone)
+	prev := 0 // size of the previous group
 	for {
 		var group []*writeReq
 		select {
@@ -77,17 +80,54 @@ func (s *Store) runWriter() {
 		case <-s.quit:
 			return
 		}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case r := <-s.writes:
-				group = append(group, r)
-			default:
-				break more
-			}
-		}
+		group = s.gather(group, prev > 1)
+		prev = len(group)
 		s.commitGroup(group)
 	}
+}
+
+// lingerBelow and linger: when changes come concurrently (the previous
+// group had several) and few are queued, the writer waits up to linger
+// for more before it commits. A commit writes every page the group
+// dirtied, whether one change or many touched it, so on a busy machine
+// bigger groups are what raises throughput (measured at 16 HTTP clients:
+// groups of 5.7 -> 6.6 changes, creates/s +20%); a lone writer never
+// waits.
+const (
+	lingerBelow = 8
+	linger      = 500 * time.Microsecond
+)
+
+// gather adds the changes queued behind the first one to group.
+func (s *Store) gather(group []*writeReq, busy bool) []*writeReq {
+	// Let the goroutines that are about to queue a change do so: on a
+	// busy machine they are runnable but not yet running.
+	runtime.Gosched()
+	group = s.drain(group)
+	if !busy || len(group) >= lingerBelow {
+		return group
+	}
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	select {
+	case r := <-s.writes:
+		return s.drain(append(group, r))
+	case <-t.C:
+		return group
+	}
+}
+
+// drain adds what is queued now, up to maxGroup.
+func (s *Store) drain(group []*writeReq) []*writeReq {
+	for len(group) < maxGroup {
+		select {
+		case r := <-s.writes:
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 // commitGroup runs a group in one transaction. When any change fails,

@@ -32,20 +32,22 @@ const (
 	// vector scores in well under a microsecond; see BenchmarkTailSearch),
 	// so up to DefaultLinkSlowTail unlinked vectors the linker takes only
 	// DefaultLinkDuty of one core, leaving the rest to requests during a
-	// burst and still draining a short tail soon after it ends (4096 at
-	// ~1 ms each: ~16 s). As
-	// the tail grows its scan cost grows with it (measured at 100k 512-d:
-	// a 5k tail added 0.3 ms to the 0.5 ms median search, a 20k tail
-	// 1.5 ms, ~75 ns a vector), so the duty rises linearly to a full core
-	// at DefaultLinkFastTail, where searches still stay near 3 ms at p99;
+	// burst and draining the tail after it ends (16k at ~1 ms each: about
+	// a minute). As the tail grows its scan cost grows with it (measured
+	// at 100k 512-d: a 5k tail added 0.3 ms to the 0.5 ms median search, a
+	// 20k tail 1.5 ms, ~75 ns a vector), so the duty rises linearly to a
+	// full core at DefaultLinkFastTail, where a search scans ~4 ms of tail;
 	// from there on the linker runs flat out, on all cores but one (on 2
-	// cores, one). Under a steady write rate the tail settles where the
-	// duty matches it: 500 writes/s at ~1 ms a link needs half a core,
-	// which the ramp reaches at a ~9.4k tail. BenchmarkLinker measures
-	// the budget (0.25 and 1.0 cores used at 20k).
+	// cores, one). The tails are that long because linking competes with
+	// the writes themselves: at 16 HTTP clients creating on 2 cores, a
+	// 4k/20k ramp gave the linker 39% of the CPU and 2,635 creates/s,
+	// 16k/50k 17% and 2,742/s. Under a steady write rate the tail settles
+	// where the duty matches it: 500 writes/s at ~1 ms a link needs half
+	// a core, which the ramp reaches at a ~28k tail. BenchmarkLinker
+	// measures the budget.
 	DefaultLinkDuty     = 0.25
-	DefaultLinkSlowTail = 4096
-	DefaultLinkFastTail = 20_000
+	DefaultLinkSlowTail = 16_384
+	DefaultLinkFastTail = 50_000
 
 	// tombstoneFrac is the share of dead graph nodes above which a
 	// workspace's graph is rebuilt from its live vectors.
