@@ -15,6 +15,10 @@ const (
 	linkChunk = 4
 	// rebuildPoll is how often a linker idled by a rebuild looks again.
 	rebuildPoll = 10 * time.Millisecond
+	// writesPause is how long without a write makes the linker stop
+	// holding back: the burst it made room for is over, and until the
+	// tail is linked every search pays for scanning it.
+	writesPause = time.Second
 )
 
 // startLinker starts the space's linker goroutine when slots wait to be
@@ -28,9 +32,10 @@ func (s *space) startLinker() {
 }
 
 // link is the linker: it links the tail in slot order until it is empty,
-// then exits (an idle workspace keeps no goroutine). It spends at most
-// cfg.duty(tail) of one core: after each linkSlice of work it sleeps
-// long enough to make up the ratio. Wall time stands in for CPU time, so
+// then exits (an idle workspace keeps no goroutine). While writes keep
+// coming it spends at most cfg.duty(tail) of one core: after each
+// linkSlice of work it sleeps long enough to make up the ratio; once
+// writes pause it links flat out. Wall time stands in for CPU time, so
 // on a loaded machine it links even less, which is the right direction.
 func (s *space) link() {
 	var worked time.Duration
@@ -50,6 +55,9 @@ func (s *space) link() {
 			continue
 		}
 		duty := s.cfg.duty(tail)
+		if time.Since(time.Unix(0, s.lastWrite.Load())) > writesPause {
+			duty = 1
+		}
 		if duty >= 1 {
 			s.linkSome(s.cfg.linkWorkers())
 			worked = 0

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
 )
@@ -53,10 +54,13 @@ type space struct {
 	// once the slots below it are fully linked.
 	n      atomic.Int32
 	linked atomic.Int32
-	live   atomic.Int64 // live vectors (Len)
-	dim    int
-	vecs   rows[float32] // cap rows of dim
-	states rows[uint32]  // accessed atomically
+	// lastWrite is when the space last took a write (unix nanoseconds):
+	// the linker holds back only while writes keep coming.
+	lastWrite atomic.Int64
+	live      atomic.Int64 // live vectors (Len)
+	dim       int
+	vecs      rows[float32] // cap rows of dim
+	states    rows[uint32]  // accessed atomically
 
 	graph *graph // nil in exact mode
 
@@ -98,6 +102,7 @@ func (s *space) record(id string, v []float32) {
 
 // upsert stores v (already normalised, owned by the index) under id.
 func (s *space) upsert(id string, v []float32) error {
+	s.lastWrite.Store(time.Now().UnixNano())
 	if err := s.write(id, v); err != nil {
 		return err
 	}

@@ -73,27 +73,38 @@ func benchUpserts(b *testing.B, x *Index) {
 func BenchmarkLinker(b *testing.B) {
 	all := clustered(33, upsertPrefill+30_000, benchDim, benchClusters, benchSpread)
 	for _, tail := range []int{3000, 30_000} {
-		b.Run(fmt.Sprintf("n=%d/tail=%d", upsertPrefill, tail), func(b *testing.B) {
-			for b.Loop() {
-				x := New()
-				parallelLoad(b, x, all[:upsertPrefill])
-				x.cfg.linkOff.Store(true)
-				for i := upsertPrefill; i < upsertPrefill+tail; i++ {
-					if err := x.Upsert("w", itoa(i), all[i]); err != nil {
-						b.Fatal(err)
+		for _, writing := range []bool{true, false} {
+			b.Run(fmt.Sprintf("n=%d/tail=%d/writing=%v", upsertPrefill, tail, writing), func(b *testing.B) {
+				for b.Loop() {
+					x := New()
+					parallelLoad(b, x, all[:upsertPrefill])
+					x.cfg.linkOff.Store(true)
+					for i := upsertPrefill; i < upsertPrefill+tail; i++ {
+						if err := x.Upsert("w", itoa(i), all[i]); err != nil {
+							b.Fatal(err)
+						}
 					}
+					resumeLinking(x)
+					cpu, wall := processCPU(), time.Now()
+					// While writes keep coming the linker holds to its
+					// budget; once they pause it links flat out.
+					for i := range 20 {
+						time.Sleep(100 * time.Millisecond)
+						if writing {
+							if err := x.Upsert("w", itoa(i), all[i]); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					left := tailOf(x, "w")
+					secs := time.Since(wall).Seconds()
+					b.ReportMetric((processCPU()-cpu).Seconds()/secs, "cores")
+					b.ReportMetric(float64(tail-left)/secs, "linked/s")
+					x.cfg.linkOff.Store(true) // let the linker stop
+					x.wait()
 				}
-				resumeLinking(x)
-				cpu, wall := processCPU(), time.Now()
-				time.Sleep(2 * time.Second)
-				left := tailOf(x, "w")
-				secs := time.Since(wall).Seconds()
-				b.ReportMetric((processCPU()-cpu).Seconds()/secs, "cores")
-				b.ReportMetric(float64(tail-left)/secs, "linked/s")
-				x.cfg.linkOff.Store(true) // let the linker stop
-				x.wait()
-			}
-			b.ReportMetric(0, "ns/op")
-		})
+				b.ReportMetric(0, "ns/op")
+			})
+		}
 	}
 }
