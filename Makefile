@@ -39,10 +39,11 @@ vet:
 
 # PostgreSQL and Chromium come from apt when missing (the store, e2e and
 # browser tests use real ones); the tests start their own throwaway servers.
+# MEMORYD_LONG=1 runs the 125 s idle-stream test too.
 test-go:
 	bash tools/pg/ensure-postgres.sh
 	bash tools/browser/ensure-chromium.sh
-	$(GO) test -count=1 -timeout 20m ./...
+	MEMORYD_LONG=1 $(GO) test -count=1 -timeout 20m ./...
 
 # A bounded fuzz run of the JSON request bodies through a real server.
 fuzz:

@@ -128,20 +128,7 @@ func checkWriterOrder(t *testing.T, got []string, perWriter map[string][]string)
 // untilMemory reads log events until the memory.created event of id.
 func untilMemory(t testing.TB, s *sse, id string) []message {
 	t.Helper()
-	var out []message
-	for {
-		m := s.next(t)
-		if m.event == "restart" || m.event == "error" {
-			t.Fatalf("unexpected %s: %s", m.event, m.data)
-		}
-		if !m.isLogEvent() {
-			continue
-		}
-		out = append(out, m)
-		if m.event == "memory.created" && memoryID(t, m) == id {
-			return out
-		}
-	}
+	return s.logThrough(t, func(m message) bool { return m.event == "memory.created" && memoryID(t, m) == id })
 }
 
 // after drops the events at or before position seq.

@@ -112,6 +112,13 @@ func (s *sse) next(t testing.TB) message {
 // failing on a restart or error event.
 func (s *sse) logUntil(t testing.TB, seq int64) []message {
 	t.Helper()
+	return s.logThrough(t, func(m message) bool { return seqOf(t, m.id) >= seq })
+}
+
+// logThrough returns the log events up to and including the first one
+// last accepts, failing on a restart or error event.
+func (s *sse) logThrough(t testing.TB, last func(message) bool) []message {
+	t.Helper()
 	var out []message
 	for {
 		m := s.next(t)
@@ -122,7 +129,7 @@ func (s *sse) logUntil(t testing.TB, seq int64) []message {
 			continue
 		}
 		out = append(out, m)
-		if seqOf(t, m.id) >= seq {
+		if last(m) {
 			return out
 		}
 	}

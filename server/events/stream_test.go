@@ -309,13 +309,7 @@ func TestShutdownSendsAnErrorEvent(t *testing.T) {
 	e := newEnv(t, quiet())
 	c, _ := e.open(e.keyA, "", nil)
 	e.stream.Close()
-	rest := c.expectEnd(t)
-	if len(rest) == 0 || rest[len(rest)-1].event != "error" {
-		t.Fatalf("stream ended with %+v, want an error event", rest)
-	}
-	var se ev.StreamError
-	rest[len(rest)-1].decode(t, &se)
-	if se.Code != "UNAVAILABLE" || se.RetryAfter != 3000 || rest[len(rest)-1].hasID {
+	if se := endsWithUnavailable(t, c.expectEnd(t)); se.RetryAfter != 3000 {
 		t.Fatalf("error event %+v", se)
 	}
 	e.expectStatus(e.get(e.keyA, "", nil), http.StatusServiceUnavailable, "UNAVAILABLE")
@@ -498,4 +492,21 @@ func TestCatchUpIsNotPaced(t *testing.T) {
 	if waited := time.Since(start); waited < 500*time.Millisecond {
 		t.Fatalf("the event after the burst came %s after it: live events are not paced", waited)
 	}
+}
+
+// endsWithUnavailable checks that a stream's last message is an `error`
+// event with code UNAVAILABLE and no id (it moves no resume point), and
+// returns it.
+func endsWithUnavailable(t *testing.T, rest []message) ev.StreamError {
+	t.Helper()
+	if len(rest) == 0 || rest[len(rest)-1].event != "error" {
+		t.Fatalf("stream ended with %+v, want an error event", rest)
+	}
+	last := rest[len(rest)-1]
+	var se ev.StreamError
+	last.decode(t, &se)
+	if se.Code != "UNAVAILABLE" || last.hasID {
+		t.Fatalf("error event %+v (has id: %v)", se, last.hasID)
+	}
+	return se
 }

@@ -74,7 +74,7 @@ func (s *Store) nextSeq(ctx context.Context, tx bun.Tx) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("store: next event position: %w", err)
 		}
-		g.seqRead, g.haveSeq = g.seq, true
+		g.haveSeq = true
 	}
 	g.seq++
 	return g.seq, nil

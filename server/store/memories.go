@@ -19,10 +19,12 @@ const (
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, id) DO NOTHING`
 	updateMemorySQL = `UPDATE memories SET text = ?, metadata = ?, type = ?, source = ?, embedding = ?, embedding_model = ?, dims = ?, tokens = ?,
 created_at = ?, updated_at = ?, created_by = ?, updated_by = ? WHERE rid = ?`
-	currentSQL   = "SELECT " + memoryColumns + " FROM memories m WHERE m.workspace = ? AND m.id = ?"
-	insertTagSQL = "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
-	ftsInsertSQL = "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)"
-	ftsDeleteSQL = "DELETE FROM memories_fts WHERE rowid = ?"
+	currentSQL      = "SELECT " + memoryColumns + " FROM memories m WHERE m.workspace = ? AND m.id = ?"
+	insertTagSQL    = "INSERT INTO memory_tags (rid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
+	deleteTagsSQL   = "DELETE FROM memory_tags WHERE rid = ?"
+	deleteMemorySQL = "DELETE FROM memories WHERE rid = ?"
+	ftsInsertSQL    = "INSERT INTO memories_fts (rowid, text) VALUES (?, ?)"
+	ftsDeleteSQL    = "DELETE FROM memories_fts WHERE rowid = ?"
 )
 
 // PutMemory inserts m or replaces the memory with the same id. It tries
@@ -104,7 +106,7 @@ func (s *Store) DeleteMemory(ctx context.Context, workspace, id string, mkEvent 
 		if ev, err = mkEvent(prev.Memory); err != nil {
 			return nil, err
 		}
-		for _, q := range []string{"DELETE FROM memory_tags WHERE rid = ?", "DELETE FROM memories WHERE rid = ?"} {
+		for _, q := range []string{deleteTagsSQL, deleteMemorySQL} {
 			if _, err := s.txExec(ctx, tx, q, prev.rid); err != nil {
 				return nil, err
 			}
@@ -253,7 +255,7 @@ func (s *Store) replaceMemory(ctx context.Context, tx bun.Tx, rid int64, m *memo
 // step with a memory row.
 func (s *Store) writeSideRows(ctx context.Context, tx bun.Tx, rid int64, m *memoryd.Memory, replace bool) error {
 	if replace {
-		if _, err := s.txExec(ctx, tx, "DELETE FROM memory_tags WHERE rid = ?", rid); err != nil {
+		if _, err := s.txExec(ctx, tx, deleteTagsSQL, rid); err != nil {
 			return err
 		}
 		s.queueFTS(rid, "", true)

@@ -20,7 +20,7 @@ import (
 // appends, prepared at open.
 var hotWrites = []string{
 	insertMemorySQL, updateMemorySQL, currentSQL,
-	"DELETE FROM memory_tags WHERE rid = ?", "DELETE FROM memories WHERE rid = ?",
+	deleteTagsSQL, deleteMemorySQL,
 	insertTagSQL, insertEventSQL, readCounterSQL, writeCounterSQL,
 	ftsInsertSQL, ftsDeleteSQL,
 }

@@ -85,18 +85,13 @@ func recallAt(got, want []memoryd.Scored) float64 {
 	return float64(n) / float64(len(want))
 }
 
-// embeddingLike is harder and closer to text embeddings than clustered:
+// latentClusters is harder and closer to text embeddings than clustered:
 // points live near a 48-dimensional subspace (text embeddings have a low
-// intrinsic dimension), in 1000 overlapping clusters of varying
-// tightness, and are spread into 512 dimensions by a random linear map
-// plus a little isotropic noise. Nearest neighbours then cross cluster
-// borders and the top-10 is not simply "the cluster".
-func embeddingLike(seed uint64, n, dim int) [][]float32 {
-	return latentClusters(seed, n, dim, 0.4, 0.9)
-}
-
-// latentClusters is embeddingLike with cluster noise norms drawn from
-// [lo, hi) (unit-norm centres: above ~1 the clusters merge).
+// intrinsic dimension), in 1000 overlapping clusters whose noise norms are
+// drawn from [lo, hi) (unit-norm centres: above ~1 the clusters merge),
+// spread into dim dimensions by a random linear map plus a little
+// isotropic noise. Nearest neighbours then cross cluster borders and the
+// top-10 is not simply "the cluster".
 func latentClusters(seed uint64, n, dim int, lo, hi float64) [][]float32 {
 	const latent, clusters = 48, 1000
 	r := rand.New(rand.NewPCG(seed, 11))
