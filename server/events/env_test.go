@@ -28,6 +28,7 @@ import (
 type env struct {
 	t      testing.TB
 	st     *store.Store
+	dsn    string // of st: another store on it is another node
 	stream *events.Stream
 	srv    *httptest.Server
 	client *http.Client // srv.Client(): speaks HTTP/2 to a server that does
@@ -58,7 +59,8 @@ func newEnv(t testing.TB, cfg events.Config) *env {
 func newEnvOn(t testing.TB, cfg events.Config, start func(http.Handler) *httptest.Server) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/memoryd.db")
+	dsn := "sqlite://" + t.TempDir() + "/memoryd.db"
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func newEnvOn(t testing.TB, cfg events.Config, start func(http.Handler) *httptes
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, stream: s, srv: start(s.Measure(h))}
+	e := &env{t: t, st: st, dsn: dsn, stream: s, srv: start(s.Measure(h))}
 	e.client = e.srv.Client()
 	t.Cleanup(func() {
 		s.Close()

@@ -160,23 +160,24 @@ const closeWrite = 2 * time.Second
 // backlog is the log's head as the stream opens: the events up to it are
 // the catch-up, delivered without pacing.
 func (s *Stream) resolve(ctx context.Context, position string) (cursor int64, restart *positionError, backlog int64, err error) {
-	head := s.hub.head()
-	if position == "" {
-		return head, nil, head, nil
-	}
-	seq, perr := decodePosition(position, s.hub.epoch)
-	if perr != nil {
-		return head, perr, head, nil
-	}
 	first, last, err := s.store.EventBounds(ctx)
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	// The hub may lag the database (a write on another node): a position
-	// up to the database's head is valid and served once the hub has it.
-	top := max(head, last)
-	if perr := checkRange(seq, first, top); perr != nil {
-		return head, perr, head, nil
+	// The end is the database's head, not the hub's: the hub may not have
+	// read yet a write acknowledged just before this request, or one made
+	// on another node, and "from the end" must not replay those. The hub
+	// serves positions up to it once it has caught up.
+	top := max(s.hub.head(), last)
+	if position == "" {
+		return top, nil, top, nil
+	}
+	seq, perr := decodePosition(position, s.hub.epoch)
+	if perr == nil {
+		perr = checkRange(seq, first, top)
+	}
+	if perr != nil {
+		return top, perr, top, nil
 	}
 	return seq, nil, top, nil
 }
@@ -191,7 +192,7 @@ func (c *conn) open(restart *positionError) error {
 	if filters == nil {
 		filters = map[string]string{}
 	}
-	w := ev.Welcome{ConnectionId: c.id, Position: pos, Head: c.s.hub.position(c.s.hub.head()),
+	w := ev.Welcome{ConnectionId: c.id, Position: pos, Head: c.s.hub.position(max(c.backlog, c.s.hub.head())),
 		Heartbeat: int(c.req.heartbeat / time.Second), Events: c.req.sub.typeList(), Filters: filters,
 		Workspace: c.req.sub.workspace, Retry: int(c.s.cfg.Retry.Milliseconds())}
 	if err := c.send(typeWelcome, pos, w); err != nil {

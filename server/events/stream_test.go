@@ -10,6 +10,7 @@ import (
 
 	ev "github.com/memoryd/memoryd/gen/events"
 	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/store"
 )
 
 func TestWelcomeFirstAndHeaders(t *testing.T) {
@@ -170,6 +171,42 @@ func TestUnusablePositionRestarts(t *testing.T) {
 	m := c.nextData(t)
 	if m.event != memoryd.EventMemoryCreated || seqOf(t, m.id, epoch) != last.Seq-1 {
 		t.Fatalf("got %s %s, want the event after the oldest kept position", m.event, m.id)
+	}
+}
+
+// A stream from the end starts at the log's head even when the hub has not
+// read it yet: a write acknowledged before the stream opened is not
+// replayed as live. Here the write comes from another store on the same
+// database (another node), which does not wake this hub, and the hub never
+// polls, so it lags until this node's next write.
+func TestEndIsTheLogsHead(t *testing.T) {
+	for name, hdr := range map[string]map[string]string{
+		"no position": nil, "malformed": {"Last-Event-ID": "not-a-position"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := quiet()
+			cfg.PollInterval = time.Hour
+			e := newEnv(t, cfg)
+			epoch := e.epoch()
+			other, err := store.Open(context.Background(), e.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			head := (&env{t: t, st: other}).create("a", "mem_elsewhere", nil).Seq
+			c, w := e.open(e.keyA, "", hdr)
+			defer c.close()
+			if want := position(epoch, head); w.Position != want || w.Head != want {
+				t.Fatalf("welcome at %q, head %q; want both at the log's head %q", w.Position, w.Head, want)
+			}
+			if hdr != nil {
+				if m := c.next(t); m.event != "restart" || m.id != position(epoch, head) {
+					t.Fatalf("got %s %s, want restart at %s", m.event, m.id, position(epoch, head))
+				}
+			}
+			live := e.create("a", "mem_live", nil)
+			expectEvent(t, c.nextData(t), live, epoch)
+		})
 	}
 }
 
