@@ -18,6 +18,14 @@ type Listener interface {
 	Listen(ctx context.Context) (<-chan int64, error)
 }
 
+// Recent is implemented by stores that keep the events this process has
+// just committed in memory (SQLite, where it is the log's only writer).
+// ok is false when the events after seq are not all there; the hub then
+// reads the log.
+type Recent interface {
+	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
+}
+
 // hub tails the event log for the whole process: one reader, one encoding
 // per event, one shared ring, one broadcast channel.
 type hub struct {
@@ -58,20 +66,22 @@ func (h *hub) run(ctx context.Context) {
 	notify := h.listen(ctx)
 	poll := time.NewTicker(h.cfg.PollInterval)
 	defer poll.Stop()
+	woken := false // by a commit, rather than by the poll
 	for {
-		if err := h.catchUp(ctx); err != nil && ctx.Err() == nil {
+		if err := h.catchUp(ctx, woken); err != nil && ctx.Err() == nil {
 			h.log.Warn("reading the event log", "err", err, "after", h.head())
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case _, ok := <-notify:
-			if !ok {
+			if woken = ok; !ok {
 				notify = nil // resubscribe on the next poll tick
 				continue
 			}
 			drain(notify)
 		case <-poll.C:
+			woken = false
 			if notify == nil {
 				notify = h.listen(ctx)
 			}
@@ -109,12 +119,23 @@ func drain(ch <-chan int64) {
 	}
 }
 
-// catchUp reads and shares every event after the hub's head.
-func (h *hub) catchUp(ctx context.Context) error {
+// catchUp reads and shares every event after the hub's head. Woken by a
+// commit, it takes the events from the store's memory when they are all
+// there; the poll always reads the log, which also finds events written
+// by another process.
+func (h *hub) catchUp(ctx context.Context, woken bool) error {
+	recent, _ := h.store.(Recent)
 	for {
-		evs, err := h.store.ReadEvents(ctx, "", h.head(), h.cfg.ReadBatch)
-		if err != nil {
-			return err
+		var evs []*memoryd.Event
+		ok := false
+		if woken && recent != nil {
+			evs, ok = recent.RecentEvents(h.head(), h.cfg.ReadBatch)
+		}
+		if !ok {
+			var err error
+			if evs, err = h.store.ReadEvents(ctx, "", h.head(), h.cfg.ReadBatch); err != nil {
+				return err
+			}
 		}
 		h.ingest(evs)
 		if len(evs) < h.cfg.ReadBatch {

@@ -3,8 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +31,13 @@ func BenchmarkPutMemory(b *testing.B) {
 			for i := range vec {
 				vec[i] = float32(i%7) / 7
 			}
-			var n atomic.Int64
 			b.SetParallelism(8) // 16 goroutines on 2 cores
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					id := fmt.Sprintf("m%d", n.Add(1))
+					// Random, like the service's ids: each lands in its
+					// own place of the (workspace, id) index.
+					id := fmt.Sprintf("mem_%016x", rand.Uint64())
 					m := &memoryd.Memory{ID: id, Workspace: "w", Text: "the quick brown fox jumps over the lazy dog again and again",
 						Metadata: map[string]any{"type": "note", "tags": []any{"a", "b"}}, Embedding: vec,
 						CreatedAt: time.Now(), UpdatedAt: time.Now()}

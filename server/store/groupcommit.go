@@ -187,16 +187,24 @@ func (s *Store) runGroup(group []*writeReq) bool {
 		return true
 	}
 	s.commits.Add(1)
-	var head int64
+	s.published(group)
+	return true
+}
+
+// published hands a committed group's events to the recent window, then
+// wakes the tailers: in that order, so a woken tailer finds them there.
+func (s *Store) published(group []*writeReq) {
+	evs := make([]*memoryd.Event, 0, len(group))
 	for _, r := range group {
 		if r.err == nil && r.ev != nil {
-			head = max(head, r.ev.Seq)
+			evs = append(evs, r.ev)
 		}
 	}
-	if head > 0 && s.wake != nil {
-		s.wake.notify(head)
+	if len(evs) == 0 {
+		return
 	}
-	return true
+	s.recent.add(evs)
+	s.wake.notify(evs[len(evs)-1].Seq)
 }
 
 // groupTx is the SQLite writer's state for one group transaction.

@@ -40,7 +40,8 @@ type Store struct {
 
 	epoch string // loaded (or created) by Open; fixed for the database's life
 
-	wake *wakeups // in-process wake-ups (SQLite); PostgreSQL uses NOTIFY
+	wake   *wakeups // in-process wake-ups (SQLite); PostgreSQL uses NOTIFY
+	recent recent   // the SQLite writer's latest committed events (recent.go)
 
 	writes     chan *writeReq // to the group-commit writer (groupcommit.go)
 	quit       chan struct{}
