@@ -15,41 +15,85 @@ import (
 	"time"
 )
 
-// client is an HTTP client sized so every worker keeps its own keep-alive
-// connection: the default transport keeps 2 idle per host, and the rest
-// would reconnect on every request (measuring TCP setup, not memoryd).
+// client sends the workers' requests: each worker over its own raw
+// HTTP/1.1 connection (raw.go), or through net/http (-http std, and for
+// https), sized so every worker keeps its own keep-alive connection: the
+// default transport keeps 2 idle per host, and the rest would reconnect
+// on every request (measuring TCP setup, not memoryd).
 type client struct {
-	base string
+	base string // URL up to /api/v1
 	key  string
 	http *http.Client
+	raw  []*rawConn // per worker; nil: net/http
+	path string     // base's path, for raw requests
 }
 
-func newClient(base, key string, clients int) *client {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        clients * 2,
-		MaxIdleConnsPerHost: clients * 2,
-		MaxConnsPerHost:     0,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+func newClient(base, key string, clients int, transport string) (*client, error) {
+	base = strings.TrimSuffix(base, "/") + "/api/v1"
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
 	}
-	return &client{base: strings.TrimSuffix(base, "/") + "/api/v1", key: key,
-		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	c := &client{base: base, key: key}
+	switch {
+	case transport == "raw" && u.Scheme == "http":
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		c.path = u.EscapedPath()
+		for range clients {
+			c.raw = append(c.raw, &rawConn{addr: addr, host: u.Host})
+		}
+	case transport == "raw" || transport == "std":
+		tr := &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        clients * 2,
+			MaxIdleConnsPerHost: clients * 2,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		}
+		c.http = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	default:
+		return nil, fmt.Errorf("unknown -http %q (raw or std)", transport)
+	}
+	return c, nil
 }
 
-// do sends a request and decodes a 2xx JSON answer into out (if non-nil).
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+// do sends worker w's request and decodes a 2xx JSON answer into out (if
+// non-nil).
+func (c *client) do(ctx context.Context, w int, method, path string, body, out any) error {
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+	}
+	status, resp, err := c.send(ctx, w, method, path, b)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, status, bytes.TrimSpace(resp))
+	}
+	if out != nil {
+		return json.Unmarshal(resp, out)
+	}
+	return nil
+}
+
+func (c *client) send(ctx context.Context, w int, method, path string, body []byte) (int, []byte, error) {
+	if c.raw != nil {
+		return c.raw[w].do(ctx, method, c.path+path, c.key, body)
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	if body != nil {
@@ -57,33 +101,24 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body) // read fully so the connection is reused
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return resp.StatusCode, b, err
 }
 
 // op is one measured request of a worker (w is its index).
 type op func(ctx context.Context, w int, rng *rand.Rand) error
 
 func createOp(c *client, words int, ids *idSet) op {
-	return func(ctx context.Context, _ int, rng *rand.Rand) error {
+	return func(ctx context.Context, w int, rng *rand.Rand) error {
 		body := map[string]any{"text": sentence(rng, words),
 			"metadata": map[string]any{"type": "load", "tags": []string{vocab[rng.IntN(len(vocab))]}}}
 		var res struct {
 			ID string `json:"id"`
 		}
-		if err := c.do(ctx, http.MethodPost, "/memory", body, &res); err != nil {
+		if err := c.do(ctx, w, http.MethodPost, "/memory", body, &res); err != nil {
 			return err
 		}
 		if ids != nil {
@@ -94,16 +129,16 @@ func createOp(c *client, words int, ids *idSet) op {
 }
 
 func getOp(c *client, ids *idSet) op {
-	return func(ctx context.Context, _ int, rng *rand.Rand) error {
+	return func(ctx context.Context, w int, rng *rand.Rand) error {
 		id := ids.pick(rng)
-		return c.do(ctx, http.MethodGet, "/memory/"+url.PathEscape(id), nil, nil)
+		return c.do(ctx, w, http.MethodGet, "/memory/"+url.PathEscape(id), nil, nil)
 	}
 }
 
 func searchOp(c *client, mode string, words int) op {
-	return func(ctx context.Context, _ int, rng *rand.Rand) error {
+	return func(ctx context.Context, w int, rng *rand.Rand) error {
 		body := map[string]any{"query": sentence(rng, max(3, words/4)), "mode": mode, "limit": 10}
-		return c.do(ctx, http.MethodPost, "/memory/search", body, nil)
+		return c.do(ctx, w, http.MethodPost, "/memory/search", body, nil)
 	}
 }
 

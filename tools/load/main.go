@@ -28,6 +28,7 @@ type options struct {
 	words    int
 	seed     int
 	search   string
+	http     string
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.IntVar(&o.words, "words", 20, "words per memory text")
 	flag.IntVar(&o.seed, "seed", 2000, "memories created (untimed) before gets/search when no creates phase ran")
 	flag.StringVar(&o.search, "search-mode", "semantic", "search mode: semantic, keyword or hybrid")
+	flag.StringVar(&o.http, "http", "raw", "client: raw (HTTP/1.1 written and parsed in place, light on the shared CPU) or std (net/http)")
 	flag.Parse()
 	if o.key == "" {
 		fmt.Fprintln(os.Stderr, "load: an API key is needed (-key or $MEMORYD_API_KEY)")
@@ -53,7 +55,10 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	c := newClient(o.url, o.key, o.clients)
+	c, err := newClient(o.url, o.key, o.clients, o.http)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("target %s, %d clients, %s per phase\n", o.url, o.clients, o.duration)
 	var ids *idSet
 	modes := strings.Split(o.mode, ",")
