@@ -186,7 +186,7 @@ type HealthMetrics struct {
 	ResponseTime float64 `json:"response_time"`
 }
 
-// HealthServices defines model for HealthServices.
+// HealthServices The server's dependencies. database is unhealthy when a read of the event log failed; search is unhealthy when the latest call to the embedder failed (searches by text and writes without an embedding fail with it), and healthy again once it answers.
 type HealthServices struct {
 	Api      ServiceStatus `json:"api"`
 	Database ServiceStatus `json:"database"`
@@ -293,7 +293,9 @@ type StreamError struct {
 
 // SystemHealth defines model for SystemHealth.
 type SystemHealth struct {
-	Metrics   HealthMetrics      `json:"metrics"`
+	Metrics HealthMetrics `json:"metrics"`
+
+	// Services The server's dependencies. database is unhealthy when a read of the event log failed; search is unhealthy when the latest call to the embedder failed (searches by text and writes without an embedding fail with it), and healthy again once it answers.
 	Services  HealthServices     `json:"services"`
 	Status    SystemHealthStatus `json:"status"`
 	Timestamp time.Time          `json:"timestamp"`

@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 	if err := bootstrapKey(ctx, st, cfg.BootstrapWorkspace, stdout, log); err != nil {
 		return err
 	}
-	stream, err := events.New(ctx, st, cfg.Stream, events.WithLogger(log))
+	stream, err := events.New(ctx, st, cfg.Stream, events.WithLogger(log), events.WithSearchCheck(svc.EmbedderHealth))
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)
 	}

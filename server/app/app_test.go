@@ -16,7 +16,13 @@ import (
 // base URL and what it printed.
 func start(t *testing.T, db string) (string, *bytes.Buffer, func()) {
 	t.Helper()
-	cfg, err := ParseServe([]string{"--addr", "127.0.0.1:0", "--db", db, "--embedder", "hash"})
+	return startWith(t, "--db", db, "--embedder", "hash")
+}
+
+// startWith is start with the given serve flags.
+func startWith(t *testing.T, args ...string) (string, *bytes.Buffer, func()) {
+	t.Helper()
+	cfg, err := ParseServe(append([]string{"--addr", "127.0.0.1:0"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -33,6 +34,9 @@ type Service struct {
 	now      func() time.Time
 
 	maxTextBytes int
+	// embedErr is the embedder's failure on the latest call, nil when it
+	// answered (EmbedderHealth).
+	embedErr atomic.Pointer[error]
 	// locks serialise the store write and the index update of one memory id,
 	// so the index never ends up holding an older vector than the store.
 	locks [256]sync.Mutex
@@ -131,8 +135,21 @@ func (s *Service) embed(ctx context.Context, text string) (memoryd.Embedding, er
 		if memoryd.ErrorCode(err) != memoryd.EINTERNAL {
 			return memoryd.Embedding{}, err
 		}
+		s.embedErr.Store(&err)
 		s.log.ErrorContext(ctx, "embedding failed", "err", err, "model", s.embedder.Model())
 		return memoryd.Embedding{}, &memoryd.Error{Code: memoryd.EUNAVAILABLE, Message: "The embedder is unavailable"}
 	}
+	s.embedErr.Store(nil)
 	return out[0], nil
+}
+
+// EmbedderHealth returns the embedder's failure when its latest call
+// failed (searches by text and writes without a vector fail with it),
+// nil once it answers again. It probes nothing: a remote embedder bills
+// its calls. It is system.health's services.search.
+func (s *Service) EmbedderHealth(context.Context) error {
+	if p := s.embedErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
