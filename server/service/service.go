@@ -51,11 +51,6 @@ func WithMaxTextBytes(n int) Option { return func(s *Service) { s.maxTextBytes =
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
-// WithClock replaces time.Now (tests).
-func WithClock(now func() time.Time) Option {
-	return func(s *Service) { s.now = func() time.Time { return now().Truncate(time.Microsecond) } }
-}
-
 // DefaultMaxTextBytes is the default text limit: 64 KiB.
 const DefaultMaxTextBytes = 64 << 10
 
