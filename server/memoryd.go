@@ -143,8 +143,11 @@ type Scored struct {
 type MemoryStore interface {
 	// PutMemory inserts m or, when m.ID exists in m.Workspace, replaces it.
 	// mkEvent builds the event appended in the same transaction; it gets the
-	// previous version (nil for an insert). It returns whether m was created
-	// and the appended event with its Seq.
+	// previous version (nil for an insert). It must only build the event:
+	// a store may call it more than once, and with nil before it knows
+	// whether m.ID exists; the event appended is the one built for the
+	// outcome. It returns whether m was created and the appended event
+	// with its Seq.
 	PutMemory(ctx context.Context, m *Memory, mkEvent func(prev *Memory) (*Event, error)) (created bool, ev *Event, err error)
 	// UpdateMemory applies update to the current version inside the
 	// transaction and stores the result; ErrNotFound if absent.

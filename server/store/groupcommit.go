@@ -20,7 +20,8 @@ import (
 // (WAL pages, fsync), and SQLite has a single writer anyway, so this is
 // where write throughput comes from. PostgreSQL runs each change in its own
 // transaction on its own connection: they proceed in parallel and only
-// the short event append at their end is serialised (appendEvent).
+// the short event append at their end is serialised (appendEvent); a
+// create is a single statement (pgcreate.go).
 
 // maxGroup bounds one transaction, so a burst cannot hold the writer long.
 const maxGroup = 128

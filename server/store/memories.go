@@ -38,6 +38,15 @@ func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(p
 	if err != nil {
 		return false, nil, err
 	}
+	if s.pg {
+		// Built on the guess that the id is new (pgcreate.go); when it is
+		// not, or the guess's event fails, the transaction below decides.
+		if ev, err := mkEvent(nil); err == nil {
+			if created, err := s.pgCreate(ctx, row, m, ev); created || err != nil {
+				return created, ev, err
+			}
+		}
+	}
 	var created bool
 	var ev *memoryd.Event
 	err = s.write(ctx, func(ctx context.Context, tx bun.Tx) (*memoryd.Event, error) {

@@ -104,7 +104,9 @@ func testPutReplaces(t *testing.T, open Opener) {
 	m2 := mem("ws", "m1", "second", map[string]any{"tags": []any{"new"}}, t0.Add(time.Hour))
 	var prevText string
 	created, _, err := s.PutMemory(ctx, m2, func(prev *memoryd.Memory) (*memoryd.Event, error) {
-		prevText = prev.Text
+		if prev != nil { // nil: a store's guess that m2 is new (memoryd.MemoryStore)
+			prevText = prev.Text
+		}
 		return &memoryd.Event{Workspace: "ws", Type: memoryd.EventMemoryUpdated, Payload: []byte("{}")}, nil
 	})
 	if err != nil || created || prevText != "first" {
