@@ -7,6 +7,7 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -103,14 +104,51 @@ func StartWith(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	if s.port, err = freePort(); err != nil {
-		return nil, err
-	}
 	data := filepath.Join(s.dir, "data")
 	if err := s.run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
 		s.cleanup()
 		return nil, err
 	}
+	if err := s.start(data, o); err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	return s, nil
+}
+
+// startTries bounds the attempts at a free port.
+const startTries = 5
+
+// pickPort returns a port that was free a moment ago (a variable so a
+// test can hand out a taken one).
+var pickPort = freePort
+
+// start runs the server on a free loopback port. The port is only free
+// when picked: another process (a parallel test package, a client's
+// ephemeral port) may bind it before PostgreSQL does, and then PostgreSQL
+// refuses to start. That is retried on another port, not failed.
+func (s *Server) start(data string, o Options) error {
+	logPath := filepath.Join(s.dir, "log")
+	for try := 1; ; try++ {
+		port, err := pickPort()
+		if err != nil {
+			return err
+		}
+		s.port = port
+		err = s.run("pg_ctl", "-D", data, "-o", s.options(o), "-l", logPath, "-w", "-t", "60", "start")
+		if err == nil {
+			return nil
+		}
+		log, _ := os.ReadFile(logPath)
+		if try == startTries || !bytes.Contains(log, []byte("Address already in use")) {
+			return fmt.Errorf("%w\n%s", err, log)
+		}
+		_ = os.Remove(logPath) // the next attempt's log starts clean
+	}
+}
+
+// options are the server settings of a start on s.port.
+func (s *Server) options(o Options) string {
 	// synchronous_commit off matches the SQLite store (WAL, synchronous=
 	// NORMAL): a crash may lose the last commits, never corrupt. fsync off:
 	// a test cluster trades durability for speed.
@@ -121,12 +159,7 @@ func StartWith(o Options) (*Server, error) {
 	for _, kv := range o.Settings {
 		opts += " -c " + kv
 	}
-	if err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		s.cleanup()
-		return nil, fmt.Errorf("%w\n%s", err, log)
-	}
-	return s, nil
+	return opts
 }
 
 // NewDatabase creates an empty database and returns its DSN.

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +17,17 @@ func TestTicketSealing(t *testing.T) {
 	}
 	now := time.Unix(1_700_000_000, 0)
 	tk.now = func() time.Time { return now }
-	p := &auth.Principal{Key: &memoryd.APIKey{ID: "key_1", Hash: []byte("0123456789abcdef0123456789abcdef")}, Workspace: "ws"}
+	// Claims long enough that random ciphertext never contains them by
+	// chance (a 2-letter workspace showed up in about 1 ticket in 30).
+	const keyID, ws = "key_sealing_test_0001", "workspace_sealing_test"
+	p := &auth.Principal{Key: &memoryd.APIKey{ID: keyID, Hash: []byte("0123456789abcdef0123456789abcdef")}, Workspace: ws}
 	ticket, exp, err := tk.issue(p)
 	if err != nil || !exp.Equal(now.Add(5*time.Minute)) {
 		t.Fatalf("issue: %v %v", exp, err)
 	}
-	if strings.Contains(ticket, "key_1") || strings.Contains(ticket, "ws") {
-		t.Fatalf("ticket %q shows its claims", ticket)
-	}
+	expectSealed(t, ticket, keyID, ws, string(p.Key.Hash))
 	c, err := tk.open(ticket)
-	if err != nil || c.KeyID != "key_1" || c.Workspace != "ws" || string(c.KeyHash) != string(p.Key.Hash) {
+	if err != nil || c.KeyID != keyID || c.Workspace != ws || string(c.KeyHash) != string(p.Key.Hash) {
 		t.Fatalf("open: %+v %v", c, err)
 	}
 	// Another node with the same secret accepts it; one with another does not.
@@ -57,6 +59,24 @@ func TestTicketSealing(t *testing.T) {
 		}
 		if _, err := tk.open(string(b)); err == nil {
 			t.Fatalf("altered ticket (byte %d) accepted", i)
+		}
+	}
+}
+
+// expectSealed fails when any claim shows in ticket, either as text or
+// once its body is base64-decoded (the claims are JSON, so the key hash
+// would appear base64-encoded there).
+func expectSealed(t *testing.T, ticket string, claims ...string) {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(ticket, ticketPrefix))
+	if err != nil {
+		t.Fatalf("ticket %q: %v", ticket, err)
+	}
+	for _, c := range claims {
+		for _, form := range []string{c, base64.StdEncoding.EncodeToString([]byte(c))} {
+			if strings.Contains(ticket, form) || strings.Contains(string(raw), form) {
+				t.Fatalf("ticket %q shows the claim %q", ticket, c)
+			}
 		}
 	}
 }
