@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -232,8 +231,14 @@ func newFront(t testing.TB, backend string) *front {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	// Dropped connections are the point; their cancelled requests are not
-	// worth a log line each.
-	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	// worth a log line each. Any other failure to reach memoryd (a 502 the
+	// browser sees) is logged with its cause.
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() == nil {
+			t.Logf("front: %s %s: %v", r.Method, r.URL.Path, err)
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	}
 	f := &front{door: make(chan struct{}), arrivals: make(chan string, 16)}
 	close(f.door)
 	mux := http.NewServeMux()
