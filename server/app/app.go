@@ -49,13 +49,15 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 		return fmt.Errorf("embedder: %w", err)
 	}
 	log.Info("embedder ready", "model", emb.Model(), "dims", emb.Dims())
-	svc := service.New(st, memindex.New(), emb, service.WithLogger(log), service.WithMaxTextBytes(cfg.MaxTextBytes))
+	idx := memindex.New()
+	svc := service.New(st, idx, emb, service.WithLogger(log), service.WithMaxTextBytes(cfg.MaxTextBytes))
 	start := time.Now()
 	n, err := svc.LoadIndex(ctx)
 	if err != nil {
 		return fmt.Errorf("loading vectors: %w", err)
 	}
 	log.Info("vector index loaded", "vectors", n, "duration", time.Since(start))
+	go reportLinking(ctx, idx, log, linkReportEvery)
 	if err := bootstrapKey(ctx, st, cfg.BootstrapWorkspace, stdout, log); err != nil {
 		return err
 	}

@@ -375,3 +375,20 @@ func TestLinkBoundary(t *testing.T) {
 		}
 	}
 }
+
+// Unlinked counts what waits for the linkers, over all workspaces, down
+// to none once they have caught up.
+func TestUnlinkedProgress(t *testing.T) {
+	x := New(WithExactBelow(100))
+	x.cfg.linkOff.Store(true)
+	load(t, x, "big", clustered(7, 300, 16, 5, 0.5))
+	load(t, x, "small", clustered(8, 50, 16, 5, 0.5)) // exact: nothing to link
+	if un, total := x.Unlinked(); un != 300 || total != 350 {
+		t.Fatalf("Unlinked() = %d of %d, want 300 of 350", un, total)
+	}
+	resumeLinking(x)
+	x.wait()
+	if un, total := x.Unlinked(); un != 0 || total != 350 {
+		t.Fatalf("after linking: Unlinked() = %d of %d, want 0 of 350", un, total)
+	}
+}

@@ -125,6 +125,20 @@ func (x *Index) Len(workspace string) int {
 	return 0
 }
 
+// Unlinked returns how many vectors of all workspaces wait for the linker
+// (searches scan those exactly, so they cost more until it catches up),
+// and how many the index holds: the linker's progress, e.g. after start.
+func (x *Index) Unlinked() (unlinked, total int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, s := range x.spaces {
+		tail, _ := s.tailState()
+		unlinked += tail
+		total += int(s.live.Load())
+	}
+	return unlinked, total
+}
+
 // wait blocks until background rebuilds and linking have finished, with
 // linkers running flat out meanwhile (for tests and benchmarks).
 func (x *Index) wait() {
