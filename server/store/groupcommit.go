@@ -84,6 +84,7 @@ func (s *Store) runWriter() {
 		group = s.gather(group, prev > 1)
 		prev = len(group)
 		s.commitGroup(group)
+		s.walCatchUp()
 	}
 }
 

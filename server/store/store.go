@@ -48,6 +48,8 @@ type Store struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 	commits    atomic.Int64  // SQLite commits since the last checkpoint (checkpoint.go)
+	walRestart atomic.Bool   // the checkpointer asks the writer to start the log over
+	walPath    string        // SQLite's write-ahead log file
 	ckptDone   chan struct{} // closed when the checkpointer has stopped
 	// The SQLite writer's own state: statements prepared at open, and the
 	// current group transaction's (stmts.go, groupcommit.go).
@@ -143,7 +145,7 @@ func openSQLite(path string) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	return &Store{db: rdb, wdb: wdb, wake: newWakeups()}, nil
+	return &Store{db: rdb, wdb: wdb, wake: newWakeups(), walPath: path + "-wal"}, nil
 }
 
 func openPostgres(dsn string) *Store {
