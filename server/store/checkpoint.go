@@ -20,9 +20,10 @@ import (
 // copy and its own next transaction), and the log grew without bound: 640
 // MB in 30 s of creates. So once it holds walRestartFrames, the
 // checkpointer asks the writer, which, between two groups, copies back
-// the few frames committed since (walCatchUp): its next transaction then
-// starts the log over. That costs the writer two fsyncs (the log before
-// the copy, the database after it), about 40 ms here, once per
+// the few frames committed since and waits for readers still using the
+// log to finish (walCatchUp, a RESTART checkpoint): its next transaction
+// then starts the log over. That costs the writer two fsyncs (the log
+// before the copy, the database after it), about 40 ms here, once per
 // walRestartFrames of log (about every 2 s at 3,000 creates/s). The file
 // keeps its largest size while writes continue; once they stop, the
 // checkpointer truncates it.
@@ -69,21 +70,26 @@ func (s *Store) checkpoint() {
 		slog.Warn("store: checkpoint of the write-ahead log", "err", err)
 		return
 	}
-	if frames >= walRestartFrames {
+	// At most one request a second: a reader still using the log when the
+	// writer begins makes the restart wait for a later try, and each try
+	// stalls the writer.
+	if frames >= walRestartFrames && time.Since(s.walAsked) >= time.Second {
+		s.walAsked = time.Now()
 		s.walRestart.Store(true)
 	}
 }
 
 // walCatchUp runs on the writer between groups when the checkpointer asked
 // for it: it copies back what was committed since the last checkpoint,
-// usually a few hundred frames, so the writer's next transaction starts
-// the log over (unless a reader still uses it; then the next request
-// tries again).
+// usually a few hundred frames, and waits out the readers of the log (a
+// PASSIVE one left the restart to chance: a reader still on the log when
+// the writer began kept it, about half the time under reads), so the
+// writer's next transaction starts the log over.
 func (s *Store) walCatchUp() {
 	if !s.walRestart.Swap(false) {
 		return
 	}
-	if _, err := s.wdb.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+	if _, err := s.wdb.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)"); err != nil {
 		slog.Warn("store: checkpoint of the write-ahead log", "err", err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -50,6 +51,7 @@ type Store struct {
 	commits    atomic.Int64  // SQLite commits since the last checkpoint (checkpoint.go)
 	walRestart atomic.Bool   // the checkpointer asks the writer to start the log over
 	walPath    string        // SQLite's write-ahead log file
+	walAsked   time.Time     // the checkpointer's last walRestart request
 	ckptDone   chan struct{} // closed when the checkpointer has stopped
 	// The SQLite writer's own state: statements prepared at open, and the
 	// current group transaction's (stmts.go, groupcommit.go).

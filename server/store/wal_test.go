@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,6 +43,23 @@ func TestLogStartsOverUnderSustainedWrites(t *testing.T) {
 				if _, _, err := s.PutMemory(context.Background(), m, func(*memoryd.Memory) (*memoryd.Event, error) {
 					return &memoryd.Event{Workspace: "w", Type: memoryd.EventMemoryCreated, Payload: []byte("{}")}, nil
 				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	// Readers too, all along: a reader using the log can hold off its
+	// restart.
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.GetMemory(context.Background(), "w", fmt.Sprint("m", n.Load()/2)); err != nil && !errors.Is(err, memoryd.ErrNotFound) {
 					t.Error(err)
 					return
 				}
