@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,7 +36,12 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		return app.Run(ctx, cfg, os.Stdout, app.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat), nil)
+		log := app.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+		// Packages that log without being handed a logger (the store's
+		// checkpointer, the openai embedder's retries) use the default:
+		// the process logger, in its format and at its level.
+		slog.SetDefault(log)
+		return app.Run(ctx, cfg, os.Stdout, log, nil)
 	case "keys":
 		return app.RunKeys(ctx, args[1:], os.Stdout, os.Stderr)
 	case "version":
