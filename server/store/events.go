@@ -28,16 +28,12 @@ func (s *Store) appendEvent(ctx context.Context, tx bun.Tx, ev *memoryd.Event) e
 	if ev == nil {
 		return fmt.Errorf("store: a change needs an event")
 	}
-	if ev.CreatedAt.IsZero() {
-		ev.CreatedAt = time.Now().UTC()
-	}
+	stamp(ev)
 	if s.pg {
 		// One round trip while the counter row is locked: take the next
 		// position, store the event, and queue the NOTIFY sent at commit.
-		err := tx.NewRaw(`WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),
-e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c RETURNING seq)
-SELECT e.seq, pg_notify(?, e.seq::text) FROM e`,
-			ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt), notifyChannel).Scan(ctx, &ev.Seq, new(string))
+		err := tx.NewRaw("WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),\n"+pgAppendSQL,
+			pgAppendArgs(ev)...).Scan(ctx, &ev.Seq, new(string))
 		if err != nil {
 			return fmt.Errorf("store: append event: %w", err)
 		}
@@ -53,6 +49,24 @@ SELECT e.seq, pg_notify(?, e.seq::text) FROM e`,
 		return fmt.Errorf("store: append event: %w", err)
 	}
 	return nil
+}
+
+// stamp gives ev its creation time unless it has one.
+func stamp(ev *memoryd.Event) {
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = time.Now().UTC()
+	}
+}
+
+// pgAppendSQL ends the PostgreSQL statements that append an event: given
+// a CTE c holding the event's new position (none: nothing appended), it
+// stores the event and queues the NOTIFY sent at commit, returning the
+// position. Its arguments are pgAppendArgs.
+const pgAppendSQL = `e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c RETURNING seq)
+SELECT e.seq, pg_notify(?, e.seq::text) FROM e`
+
+func pgAppendArgs(ev *memoryd.Event) []any {
+	return []any{ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt), notifyChannel}
 }
 
 const (

@@ -215,8 +215,7 @@ func (s *Store) current(ctx context.Context, db bun.IDB, workspace, id string) (
 // through the result: RETURNING would build a temporary table per
 // statement, which costs more than the insert itself.
 func (s *Store) insertMemory(ctx context.Context, tx bun.Tx, r *memoryRow) (int64, error) {
-	args := []any{r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
-		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy}
+	args := r.insertArgs()
 	var rid int64
 	var err error
 	if s.pg {
@@ -244,6 +243,12 @@ func (s *Store) insertedID(ctx context.Context, tx bun.Tx, query string, args []
 		return 0, cmp.Or(err, sql.ErrNoRows)
 	}
 	return res.LastInsertId()
+}
+
+// insertArgs are r's values for insertMemorySQL.
+func (r *memoryRow) insertArgs() []any {
+	return []any{r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
+		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy}
 }
 
 func (s *Store) replaceMemory(ctx context.Context, tx bun.Tx, rid int64, m *memoryd.Memory) error {

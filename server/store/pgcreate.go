@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -21,30 +20,22 @@ import (
 // statement instead of across two round trips. When the id exists the
 // insert does nothing, every part after it sees no row, and nothing is
 // written: the caller then replaces the memory in a transaction.
-const pgCreateSQL = `WITH m AS (
-	INSERT INTO memories (workspace, id, text, metadata, type, source, embedding, embedding_model, dims, tokens, created_at, updated_at, created_by, updated_by)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace, id) DO NOTHING RETURNING rid),
+var pgCreateSQL = "WITH m AS (" + insertMemorySQL + ` RETURNING rid),
 t AS (INSERT INTO memory_tags (rid, tag) SELECT m.rid, unnest(?::text[]) FROM m ON CONFLICT DO NOTHING),
 c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM m) RETURNING seq),
-e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c RETURNING seq)
-SELECT e.seq, pg_notify(?, e.seq::text) FROM e`
+` + pgAppendSQL
 
 // pgCreate inserts r (the row of m) with ev, the event of its creation,
 // unless the id exists; created reports which. ev gets its position.
 func (s *Store) pgCreate(ctx context.Context, r *memoryRow, m *memoryd.Memory, ev *memoryd.Event) (created bool, err error) {
-	if ev.CreatedAt.IsZero() {
-		ev.CreatedAt = time.Now().UTC()
-	}
+	stamp(ev)
 	tags := m.Tags()
 	if tags == nil {
 		tags = []string{}
 	}
-	err = s.wdb.QueryRowContext(context.WithoutCancel(ctx), pgCreateSQL,
-		r.Workspace, r.ID, r.Text, r.Metadata, r.Type, r.Source, r.Embedding, r.EmbeddingModel, r.Dims, r.Tokens,
-		r.CreatedAt, r.UpdatedAt, r.CreatedBy, r.UpdatedBy,
-		pgdialect.Array(tags),
-		ev.Workspace, ev.Type, string(ev.Payload), micros(ev.CreatedAt),
-		notifyChannel).Scan(&ev.Seq, new(string))
+	args := append(r.insertArgs(), pgdialect.Array(tags))
+	err = s.wdb.QueryRowContext(context.WithoutCancel(ctx), pgCreateSQL, append(args, pgAppendArgs(ev)...)...).
+		Scan(&ev.Seq, new(string))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
