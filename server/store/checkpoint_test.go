@@ -1,15 +1,17 @@
-package store_test
+package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
-	"github.com/memoryd/memoryd/server/store"
 )
 
 // TestCheckpointsRunBesideTheWriter: the writer never checkpoints, so
@@ -17,20 +19,10 @@ import (
 // write-ahead log into the database file while the store is open.
 func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "memoryd.db")
-	s, err := store.Open(context.Background(), "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openT(t, "sqlite://"+path)
 	before := fileSize(t, path)
-	vec := make([]float32, 512)
 	for i := range 300 {
-		m := &memoryd.Memory{ID: fmt.Sprint("m", i), Workspace: "w", Text: "some text to index", Embedding: vec,
-			CreatedAt: time.Now(), UpdatedAt: time.Now()}
-		_, _, err := s.PutMemory(context.Background(), m, func(*memoryd.Memory) (*memoryd.Event, error) {
-			return &memoryd.Event{Workspace: "w", Type: memoryd.EventMemoryCreated, Payload: []byte("{}")}, nil
-		})
-		if err != nil {
+		if err := putVector(s, fmt.Sprint("m", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -44,6 +36,92 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	}
 }
 
+// Under writes that never pause, the write-ahead log still starts over
+// once it is long, so its file stays bounded instead of growing with every
+// commit (it grew to 556 MiB in this test before).
+func TestLogStartsOverUnderSustainedWrites(t *testing.T) {
+	defer func(n int64) { walRestartFrames = n }(walRestartFrames)
+	walRestartFrames = 1024 // 4 MiB
+	path := filepath.Join(t.TempDir(), "memoryd.db")
+	s := openT(t, "sqlite://"+path)
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	// 16 writers, and readers all along: a reader using the log can hold
+	// off its restart.
+	for range 16 {
+		wg.Go(untilClosed(t, stop, func() error { return putVector(s, fmt.Sprint("m", n.Add(1))) }))
+	}
+	for range 4 {
+		wg.Go(untilClosed(t, stop, func() error {
+			_, err := s.GetMemory(context.Background(), "w", fmt.Sprint("m", n.Load()/2))
+			if errors.Is(err, memoryd.ErrNotFound) {
+				return nil
+			}
+			return err
+		}))
+	}
+	// The log's header gets new salts each time the log starts over.
+	var restarts int
+	var salts []byte
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if h := walSalts(path + "-wal"); h != nil && string(h) != string(salts) {
+			if salts != nil {
+				restarts++
+			}
+			salts = h
+		}
+	}
+	close(stop)
+	wg.Wait()
+	// Each create writes several pages: without a restart, 4 s of them
+	// make a log of hundreds of MiB.
+	t.Logf("%d creates, the log started over %d times", n.Load(), restarts)
+	if restarts < 2 {
+		t.Fatalf("the log started over %d times in 4 s of writes (%d creates)", restarts, n.Load())
+	}
+	// Once writes stop, the file is emptied.
+	deadline := time.Now().Add(10 * time.Second)
+	for fileSize(t, path+"-wal") > walIdleTruncate {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log file is still %d MiB 10 s after the writes stopped", fileSize(t, path+"-wal")>>20)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// putVector creates memory id of workspace "w" with a 512-d vector (2 KB,
+// a page of its own).
+func putVector(s *Store, id string) error {
+	vec := make([]float32, 512)
+	for i := range vec {
+		vec[i] = float32(i%7) / 7
+	}
+	m := &memoryd.Memory{ID: id, Workspace: "w", Text: "some words to index " + id, Embedding: vec,
+		CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	_, _, err := s.PutMemory(context.Background(), m, func(*memoryd.Memory) (*memoryd.Event, error) {
+		return &memoryd.Event{Workspace: "w", Type: memoryd.EventMemoryCreated, Payload: []byte("{}")}, nil
+	})
+	return err
+}
+
+// untilClosed returns a worker running op until stop is closed or op fails.
+func untilClosed(t *testing.T, stop <-chan struct{}, op func() error) func() {
+	return func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := op(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -51,4 +129,18 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// walSalts returns the salts of the log's header (nil if unreadable).
+func walSalts(path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	h := make([]byte, 8)
+	if _, err := f.ReadAt(h, 16); err != nil {
+		return nil
+	}
+	return h
 }

@@ -20,7 +20,7 @@ import (
 // statement instead of across two round trips. When the id exists the
 // insert does nothing, every part after it sees no row, and nothing is
 // written: the caller then replaces the memory in a transaction.
-var pgCreateSQL = "WITH m AS (" + insertMemorySQL + ` RETURNING rid),
+const pgCreateSQL = "WITH m AS (" + insertMemorySQL + ` RETURNING rid),
 t AS (INSERT INTO memory_tags (rid, tag) SELECT m.rid, unnest(?::text[]) FROM m ON CONFLICT DO NOTHING),
 c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM m) RETURNING seq),
 ` + pgAppendSQL
