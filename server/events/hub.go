@@ -29,10 +29,11 @@ type Recent interface {
 // hub tails the event log for the whole process: one reader, one encoding
 // per event, one shared ring, one broadcast channel.
 type hub struct {
-	store memoryd.MemoryStore
-	epoch string
-	cfg   Config
-	log   *slog.Logger
+	store  memoryd.MemoryStore
+	recent Recent // the store's, if it keeps its latest events in memory
+	epoch  string
+	cfg    Config
+	log    *slog.Logger
 
 	mu   sync.RWMutex
 	ring *ring
@@ -55,7 +56,8 @@ func newHub(ctx context.Context, st memoryd.MemoryStore, cfg Config, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	h := &hub{store: st, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
+	recent, _ := st.(Recent)
+	h := &hub{store: st, recent: recent, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
 		wake: make(chan struct{}), counts: map[string]*counts{}}
 	h.board.Store(&board{})
 	return h, nil
@@ -124,12 +126,11 @@ func drain(ch <-chan int64) {
 // there; the poll always reads the log, which also finds events written
 // by another process.
 func (h *hub) catchUp(ctx context.Context, woken bool) error {
-	recent, _ := h.store.(Recent)
 	for {
 		var evs []*memoryd.Event
 		ok := false
-		if woken && recent != nil {
-			evs, ok = recent.RecentEvents(h.head(), h.cfg.ReadBatch)
+		if woken && h.recent != nil {
+			evs, ok = h.recent.RecentEvents(h.head(), h.cfg.ReadBatch)
 		}
 		if !ok {
 			var err error

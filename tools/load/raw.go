@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -198,14 +199,7 @@ func (rc *rawConn) chunks() ([]byte, error) {
 			return nil, err
 		}
 		if l, err := rc.line(); err != nil || len(l) != 0 {
-			return nil, cmpErr(err, "missing CRLF after a chunk")
+			return nil, cmp.Or(err, errors.New("missing CRLF after a chunk"))
 		}
 	}
-}
-
-func cmpErr(err error, msg string) error {
-	if err != nil {
-		return err
-	}
-	return errors.New(msg)
 }
