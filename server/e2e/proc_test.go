@@ -79,10 +79,13 @@ func cleanEnv() []string {
 // createKey runs `memoryd keys create` on db and returns the new key.
 func createKey(t testing.TB, db, workspace string) string {
 	t.Helper()
+	// Built first: on a cold build cache the build alone can take longer
+	// than the limit, which is for the command.
+	bin := memorydBin(t)
 	// A bounded run: a store that deadlocks must fail the test, not hang it.
 	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, memorydBin(t), "keys", "create", "--db", db, "--workspace", workspace, "--user", "e2e")
+	cmd := exec.CommandContext(ctx, bin, "keys", "create", "--db", db, "--workspace", workspace, "--user", "e2e")
 	cmd.Env = cleanEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
