@@ -6,8 +6,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"hash/fnv"
 	"log/slog"
 	"sync"
@@ -87,13 +85,6 @@ func (s *Service) lock(ws, id string) func() {
 	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
 	m.Lock()
 	return m.Unlock
-}
-
-// newID returns a fresh memory id, "mem_" and 16 hex digits.
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "mem_" + hex.EncodeToString(b[:])
 }
 
 // checkText enforces the text size limit.
