@@ -35,9 +35,9 @@ func BenchmarkPutMemory(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					// Random, like the service's ids: each lands in its
-					// own place of the (workspace, id) index.
-					id := fmt.Sprintf("mem_%016x", rand.Uint64())
+					// Shaped like the service's ids (service/id.go): the
+					// time in milliseconds, then random bits.
+					id := fmt.Sprintf("mem_%012x%016x", time.Now().UnixMilli(), rand.Uint64())
 					m := &memoryd.Memory{ID: id, Workspace: "w", Text: "the quick brown fox jumps over the lazy dog again and again",
 						Metadata: map[string]any{"type": "note", "tags": []any{"a", "b"}}, Embedding: vec,
 						CreatedAt: time.Now(), UpdatedAt: time.Now()}
