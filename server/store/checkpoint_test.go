@@ -144,3 +144,26 @@ func walSalts(path string) []byte {
 	}
 	return h
 }
+
+// Under writes that never pause no PASSIVE checkpoint copies the whole
+// log, and SQLite syncs the database file only after one that does: the
+// checkpointer syncs it after each copy, so the writer's restart does not
+// have to flush everything copied since the last one.
+func TestCheckpointsSyncTheDatabase(t *testing.T) {
+	s := openT(t, "sqlite://"+filepath.Join(t.TempDir(), "memoryd.db"))
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 16 {
+		wg.Go(untilClosed(t, stop, func() error { return putVector(s, fmt.Sprint("m", n.Add(1))) }))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.dbSyncs.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if got := s.dbSyncs.Load(); got < 2 {
+		t.Fatalf("the database file was synced %d times in 10 s of writes (%d creates), want one after each checkpoint", got, n.Load())
+	}
+}

@@ -51,6 +51,8 @@ type Store struct {
 	commits    atomic.Int64  // SQLite commits since the last checkpoint (checkpoint.go)
 	walRestart atomic.Bool   // the checkpointer asks the writer to start the log over
 	walPath    string        // SQLite's write-ahead log file
+	dbFile     *os.File      // SQLite's database file, synced after checkpoints
+	dbSyncs    atomic.Int64  // those syncs, for tests
 	walAsked   time.Time     // the checkpointer's last walRestart request
 	ckptDone   chan struct{} // closed when the checkpointer has stopped
 	// The SQLite writer's own state: statements prepared at open, and the
@@ -147,7 +149,16 @@ func openSQLite(path string) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	return &Store{db: rdb, wdb: wdb, wake: newWakeups(), walPath: path + "-wal"}, nil
+	// Opened after SQLite's connections and closed after them (Close):
+	// closing any descriptor of the file drops the process's POSIX locks
+	// on it, SQLite's included.
+	dbFile, err := os.Open(path)
+	if err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	return &Store{db: rdb, wdb: wdb, wake: newWakeups(), walPath: path + "-wal", dbFile: dbFile}, nil
 }
 
 func openPostgres(dsn string) *Store {
@@ -168,6 +179,9 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.wdb != s.db {
 		err = errors.Join(err, s.wdb.Close())
+	}
+	if s.dbFile != nil {
+		err = errors.Join(err, s.dbFile.Close())
 	}
 	return err
 }
