@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log"
 	"math"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -22,9 +23,10 @@ import (
 //
 // The write-ahead log is handled as -checkpoint says:
 //   - bounded (memoryd's way, server/store/checkpoint.go): a PASSIVE
-//     checkpoint on a second connection every 250 ms, and once the log
-//     holds 32768 frames, at most once a second, a RESTART checkpoint by
-//     the writer between two groups, so the log starts over;
+//     checkpoint on a second connection every 250 ms, each followed by a
+//     sync of the database file, and once the log holds 32768 frames, at
+//     most once a second, a RESTART checkpoint by the writer between two
+//     groups, so the log starts over;
 //   - passive: the same checkpoints, never a restart (the log grows);
 //   - none: no checkpoint at all (the log grows by about 100 MB/s): what
 //     the writes alone cost, an upper bound no server can keep up.
@@ -65,14 +67,20 @@ func openSQLiteFloor(path, mode string) (*sqliteFloor, error) {
 		if err != nil {
 			return nil, err
 		}
-		go f.checkpoint(ck, mode == "bounded")
+		// Opened after SQLite's connections and never closed: closing a
+		// descriptor of the file would drop SQLite's POSIX locks on it.
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		go f.checkpoint(ck, file, mode == "bounded")
 	}
 	return f, nil
 }
 
 // checkpoint copies the log back beside the writer and, when restart is
-// set, asks the writer to start a long log over.
-func (f *sqliteFloor) checkpoint(ck *sql.DB, restart bool) {
+// set, syncs what it copied and asks the writer to start a long log over.
+func (f *sqliteFloor) checkpoint(ck *sql.DB, file *os.File, restart bool) {
 	var asked time.Time
 	for range time.Tick(floorCheckpointEvery) {
 		var busy, frames, copied int64
@@ -80,7 +88,15 @@ func (f *sqliteFloor) checkpoint(ck *sql.DB, restart bool) {
 			log.Print(err)
 			continue
 		}
-		if restart && frames >= floorRestartFrames && time.Since(asked) >= time.Second {
+		if !restart {
+			continue
+		}
+		if copied > 0 {
+			if err := file.Sync(); err != nil {
+				log.Print(err)
+			}
+		}
+		if frames >= floorRestartFrames && time.Since(asked) >= time.Second {
 			asked = time.Now()
 			select {
 			case f.restart <- struct{}{}:
