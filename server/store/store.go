@@ -53,6 +53,9 @@ type Store struct {
 	walPath    string        // SQLite's write-ahead log file
 	dbFile     *os.File      // SQLite's database file, synced after checkpoints
 	dbSyncs    atomic.Int64  // those syncs, for tests
+	walFile    *os.File      // the log, opened by runWriteback (writeback_linux.go)
+	writebacks atomic.Int64  // its rounds, for tests
+	wbDone     chan struct{} // closed when runWriteback has stopped
 	walAsked   time.Time     // the checkpointer's last walRestart request
 	ckptDone   chan struct{} // closed when the checkpointer has stopped
 	// The SQLite writer's own state: statements prepared at open, and the
@@ -81,11 +84,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s.writes, s.quit, s.writerDone = make(chan *writeReq, maxGroup), make(chan struct{}), make(chan struct{})
 	go s.runWriter()
-	s.ckptDone = make(chan struct{})
+	s.ckptDone, s.wbDone = make(chan struct{}), make(chan struct{})
 	if s.pg {
 		close(s.ckptDone)
+		close(s.wbDone)
 	} else {
 		go s.runCheckpoints()
+		go s.runWriteback()
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -175,13 +180,16 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	<-s.writerDone
 	<-s.ckptDone
+	<-s.wbDone
 	s.closePrepared()
 	err := s.db.Close()
 	if s.wdb != s.db {
 		err = errors.Join(err, s.wdb.Close())
 	}
-	if s.dbFile != nil {
-		err = errors.Join(err, s.dbFile.Close())
+	for _, f := range []*os.File{s.dbFile, s.walFile} {
+		if f != nil {
+			err = errors.Join(err, f.Close())
+		}
 	}
 	return err
 }
