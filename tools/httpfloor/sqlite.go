@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
 	_ "modernc.org/sqlite"
 )
 
@@ -22,11 +23,12 @@ import (
 // vector index, validation or auth.
 //
 // The write-ahead log is handled as -checkpoint says:
-//   - bounded (memoryd's way, server/store/checkpoint.go): a PASSIVE
-//     checkpoint on a second connection every 250 ms, each followed by a
-//     sync of the database file, and once the log holds 32768 frames, at
-//     most once a second, a RESTART checkpoint by the writer between two
-//     groups, so the log starts over;
+//   - bounded (memoryd's way, server/store/checkpoint.go and
+//     writeback_linux.go): a PASSIVE checkpoint on a second connection
+//     every 250 ms, each followed by a sync of the database file, the
+//     write-out of both files started every 10 ms, and once the log holds
+//     32768 frames, at most once a second, a RESTART checkpoint by the
+//     writer between two groups, so the log starts over;
 //   - passive: the same checkpoints, never a restart (the log grows);
 //   - none: no checkpoint at all (the log grows by about 100 MB/s): what
 //     the writes alone cost, an upper bound no server can keep up.
@@ -74,6 +76,9 @@ func openSQLiteFloor(path, mode string) (*sqliteFloor, error) {
 			return nil, err
 		}
 		go f.checkpoint(ck, file, mode == "bounded")
+		if mode == "bounded" {
+			go writeback(path, file)
+		}
 	}
 	return f, nil
 }
@@ -172,4 +177,23 @@ func vectorOf(text string) []byte {
 		binary.LittleEndian.PutUint32(b[i*4:], math.Float32bits(float32(x%1000)/1000))
 	}
 	return b
+}
+
+// writeback starts the write-out of the log and the database file every
+// 10 ms, as memoryd does (server/store/writeback_linux.go).
+func writeback(path string, db *os.File) {
+	var wal *os.File
+	for range time.Tick(10 * time.Millisecond) {
+		if wal == nil {
+			if wal, _ = os.Open(path + "-wal"); wal == nil {
+				continue
+			}
+		}
+		for _, f := range []*os.File{wal, db} {
+			if err := unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE); err != nil {
+				log.Print(err)
+				return
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@
 //
 //	go run ./tools/load -key $KEY -mode creates -clients 16 -duration 10s
 //	go run ./tools/load -key $KEY -mode all
+//	go run ./tools/load -key $KEY -mode creates -rate 5000
 //
 // Modes: creates (POST /memory with ~20-word texts), gets (GET /memory/{id}
 // over ids created first, untimed), search (POST /memory/search), and all
@@ -29,6 +30,7 @@ type options struct {
 	seed     int
 	search   string
 	http     string
+	rate     float64
 }
 
 func main() {
@@ -42,6 +44,7 @@ func main() {
 	flag.IntVar(&o.words, "words", 20, "words per memory text")
 	flag.IntVar(&o.seed, "seed", 2000, "memories created (untimed) before gets/search when no creates phase ran")
 	flag.StringVar(&o.search, "search-mode", "semantic", "search mode: semantic, keyword or hybrid")
+	flag.Float64Var(&o.rate, "rate", 0, "requests a second in all, paced, latency counted from each request's slot (0: as fast as the clients go)")
 	flag.StringVar(&o.http, "http", "raw", "client: raw (HTTP/1.1 written and parsed in place, light on the shared CPU) or std (net/http)")
 	flag.Parse()
 	if o.key == "" {
@@ -59,7 +62,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("target %s, %d clients, %s per phase\n", o.url, o.clients, o.duration)
+	fmt.Printf("target %s, %d clients, %s per phase", o.url, o.clients, o.duration)
+	if o.rate > 0 {
+		fmt.Printf(", paced at %.0f requests/s", o.rate)
+	}
+	fmt.Println()
 	var ids *idSet
 	modes := strings.Split(o.mode, ",")
 	if o.mode == "all" {

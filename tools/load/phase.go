@@ -19,14 +19,19 @@ type result struct {
 	firstErr string
 }
 
-// phase runs op on o.clients workers for d.
+// phase runs op on o.clients workers for d, at o.rate requests a second
+// in all when it is set, else as fast as they go.
 func phase(ctx context.Context, o options, name string, d time.Duration, f op) result {
 	if d <= 0 {
 		return result{name: name}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	r := runWorkers(ctx, o.clients, func() bool { return ctx.Err() == nil }, f)
+	more := func() (time.Time, bool) { return time.Now(), ctx.Err() == nil }
+	if o.rate > 0 {
+		more = pacer(ctx, o.rate)
+	}
+	r := runWorkers(ctx, o.clients, more, f)
 	r.name = name
 	return r
 }
@@ -35,10 +40,31 @@ func phase(ctx context.Context, o options, name string, d time.Duration, f op) r
 func phaseN(ctx context.Context, clients, n int, f op) result {
 	var left atomic.Int64
 	left.Store(int64(n))
-	return runWorkers(ctx, clients, func() bool { return left.Add(-1) >= 0 }, f)
+	return runWorkers(ctx, clients, func() (time.Time, bool) { return time.Now(), left.Add(-1) >= 0 }, f)
 }
 
-func runWorkers(ctx context.Context, clients int, more func() bool, f op) result {
+// pacer schedules rate requests a second: each call waits for the next
+// slot and returns its time. Latencies count from the slot, not from when
+// a worker got to send, so a server that falls behind is charged for the
+// wait it caused (no coordinated omission).
+func pacer(ctx context.Context, rate float64) func() (time.Time, bool) {
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / rate)
+	var slots atomic.Int64
+	return func() (time.Time, bool) {
+		at := start.Add(time.Duration(slots.Add(1)-1) * interval)
+		select {
+		case <-ctx.Done():
+			return at, false
+		case <-time.After(time.Until(at)):
+			return at, ctx.Err() == nil
+		}
+	}
+}
+
+// runWorkers runs f on clients workers while more says so; more returns
+// the time each request's latency counts from.
+func runWorkers(ctx context.Context, clients int, more func() (time.Time, bool), f op) result {
 	lats := make([][]time.Duration, clients)
 	errs := make([]int, clients)
 	var firstErr atomic.Value
@@ -47,8 +73,11 @@ func runWorkers(ctx context.Context, clients int, more func() bool, f op) result
 	for w := range clients {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			for more() {
-				t := time.Now()
+			for {
+				t, ok := more()
+				if !ok {
+					return
+				}
 				err := f(ctx, w, rng)
 				if err != nil {
 					if ctx.Err() != nil {
