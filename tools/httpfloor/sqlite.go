@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
 	_ "modernc.org/sqlite"
 )
 
@@ -177,23 +176,4 @@ func vectorOf(text string) []byte {
 		binary.LittleEndian.PutUint32(b[i*4:], math.Float32bits(float32(x%1000)/1000))
 	}
 	return b
-}
-
-// writeback starts the write-out of the log and the database file every
-// 10 ms, as memoryd does (server/store/writeback_linux.go).
-func writeback(path string, db *os.File) {
-	var wal *os.File
-	for range time.Tick(10 * time.Millisecond) {
-		if wal == nil {
-			if wal, _ = os.Open(path + "-wal"); wal == nil {
-				continue
-			}
-		}
-		for _, f := range []*os.File{wal, db} {
-			if err := unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE); err != nil {
-				log.Print(err)
-				return
-			}
-		}
-	}
 }

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package main
+
+import "os"
+
+// writeback does nothing where sync_file_range is missing, as in memoryd
+// (server/store/writeback_other.go).
+func writeback(string, *os.File) {}
