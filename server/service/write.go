@@ -32,7 +32,7 @@ func (s *Service) Put(ctx context.Context, a Actor, in PutInput) (*PutResult, er
 	m := &memoryd.Memory{ID: in.ID, Workspace: a.Workspace, Text: in.Text, Metadata: in.Metadata,
 		CreatedBy: a.User, UpdatedBy: a.User}
 	if m.ID == "" {
-		m.ID = newID()
+		m.ID = memoryd.NewMemoryID()
 	}
 	generated, err := s.vectorFor(ctx, m, in.Embedding)
 	if err != nil {

@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -35,9 +33,7 @@ func BenchmarkPutMemory(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					// Shaped like the service's ids (service/id.go): the
-					// time in milliseconds, then random bits.
-					id := fmt.Sprintf("mem_%012x%016x", time.Now().UnixMilli(), rand.Uint64())
+					id := memoryd.NewMemoryID()
 					m := &memoryd.Memory{ID: id, Workspace: "w", Text: "the quick brown fox jumps over the lazy dog again and again",
 						Metadata: map[string]any{"type": "note", "tags": []any{"a", "b"}}, Embedding: vec,
 						CreatedAt: time.Now(), UpdatedAt: time.Now()}

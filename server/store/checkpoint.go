@@ -23,22 +23,13 @@ import (
 // the few frames committed since and waits for readers still using the
 // log to finish (walCatchUp, a RESTART checkpoint): its next transaction
 // then starts the log over. That costs the writer two fsyncs (the log
-// before the copy, the database after it), 14-26 ms here, once per
-// walRestartFrames of log (about every 2 s at 3,000 creates/s). The file
-// keeps its largest size while writes continue; once they stop, the
-// checkpointer truncates it.
+// before the copy, the database after it), 13-33 ms here (logged at debug
+// level; see syncDatabase), once per walRestartFrames of log (about every
+// 2 s at 3,000 creates/s). The file keeps its largest size while writes
+// continue; once they stop, the checkpointer truncates it.
 
 // checkpointEvery is how often the log is copied back while writes come.
 const checkpointEvery = 250 * time.Millisecond
-
-// SQLite syncs the database file only when a checkpoint has copied the
-// whole log back. Under sustained writes a PASSIVE one never has (the
-// writer commits while it copies), so the only sync was the writer's
-// restart, and it had to flush every page copied back since the previous
-// one, up to 128 MiB: the writer stalled 75-130 ms each time (measured
-// here, every 2 s at full create load). The checkpointer syncs the file
-// itself after each copy instead, beside the writer, and leaves the
-// restart a quarter second's pages to flush (14-26 ms).
 
 // walRestartFrames is the log length (4 KiB pages) past which the writer
 // makes the log start over: 128 MiB. A variable for tests.
@@ -109,9 +100,15 @@ func (s *Store) walCatchUp() {
 	slog.Debug("store: the write-ahead log starts over", "writer_paused", time.Since(start))
 }
 
-// syncDatabase flushes the pages checkpoints copied into the database
-// file to disk (see above). A failure costs only time: SQLite syncs
-// before it lets the log start over.
+// syncDatabase flushes the pages a checkpoint copied into the database
+// file to disk. SQLite syncs the file only when a checkpoint has copied
+// the whole log back, which under sustained writes a PASSIVE one never
+// has (the writer commits while it copies). So the only sync was the
+// writer's restart, flushing every page copied since the previous one,
+// up to 128 MiB: the writer paused 75-130 ms each time. Synced after each
+// copy, beside the writer, the restart has a quarter second's pages left
+// (13-33 ms). A failure costs only time: SQLite syncs before it lets the
+// log start over.
 func (s *Store) syncDatabase() {
 	if err := s.dbFile.Sync(); err != nil {
 		slog.Warn("store: syncing the database file", "err", err)

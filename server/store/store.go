@@ -52,9 +52,9 @@ type Store struct {
 	walRestart atomic.Bool   // the checkpointer asks the writer to start the log over
 	walPath    string        // SQLite's write-ahead log file
 	dbFile     *os.File      // SQLite's database file, synced after checkpoints
-	dbSyncs    atomic.Int64  // those syncs, for tests
-	walFile    *os.File      // the log, opened by runWriteback (writeback_linux.go)
-	writebacks atomic.Int64  // its rounds, for tests
+	walFile    *os.File      // and its log, both written out by runWriteback
+	dbSyncs    atomic.Int64  // syncs after checkpoints, for tests
+	writebacks atomic.Int64  // runWriteback's rounds, for tests
 	wbDone     chan struct{} // closed when runWriteback has stopped
 	walAsked   time.Time     // the checkpointer's last walRestart request
 	ckptDone   chan struct{} // closed when the checkpointer has stopped
@@ -154,16 +154,26 @@ func openSQLite(path string) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	// Opened after SQLite's connections and closed after them (Close):
-	// closing any descriptor of the file drops the process's POSIX locks
-	// on it, SQLite's included.
+	// The files themselves, for syncs and write-out beside SQLite
+	// (checkpoint.go, writeback_linux.go). Opened after SQLite's
+	// connections and closed after them (Close): closing any descriptor
+	// of the database file drops the process's POSIX locks on it, SQLite's
+	// included. The log may not exist yet; SQLite takes an empty one as
+	// it takes a missing one.
 	dbFile, err := os.Open(path)
 	if err != nil {
 		rdb.Close()
 		wdb.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	return &Store{db: rdb, wdb: wdb, wake: newWakeups(), walPath: path + "-wal", dbFile: dbFile}, nil
+	walFile, err := os.OpenFile(path+"-wal", os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		dbFile.Close()
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	return &Store{db: rdb, wdb: wdb, wake: newWakeups(), walPath: path + "-wal", dbFile: dbFile, walFile: walFile}, nil
 }
 
 func openPostgres(dsn string) *Store {

@@ -15,15 +15,13 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"net/http"
-	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
 )
 
 func main() {
@@ -51,11 +49,7 @@ func create(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	// memoryd's id: milliseconds then random bits (server/service/id.go).
-	var b [14]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
-	id := "mem_" + hex.EncodeToString(b[:])
+	id := memoryd.NewMemoryID()
 	text := fmt.Sprint(body["text"])
 	if floor != nil {
 		if err := floor.put(id, text); err != nil {

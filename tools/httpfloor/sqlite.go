@@ -69,22 +69,27 @@ func openSQLiteFloor(path, mode string) (*sqliteFloor, error) {
 			return nil, err
 		}
 		// Opened after SQLite's connections and never closed: closing a
-		// descriptor of the file would drop SQLite's POSIX locks on it.
-		file, err := os.Open(path)
+		// descriptor of the database file would drop SQLite's POSIX locks.
+		dbFile, err := os.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		go f.checkpoint(ck, file, mode == "bounded")
-		if mode == "bounded" {
-			go writeback(path, file)
+		walFile, err := os.OpenFile(path+"-wal", os.O_RDONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		bounded := mode == "bounded"
+		go f.checkpoint(ck, dbFile, bounded)
+		if bounded {
+			go writeback(walFile, dbFile)
 		}
 	}
 	return f, nil
 }
 
-// checkpoint copies the log back beside the writer and, when restart is
-// set, syncs what it copied and asks the writer to start a long log over.
-func (f *sqliteFloor) checkpoint(ck *sql.DB, file *os.File, restart bool) {
+// checkpoint copies the log back beside the writer and, when bounded,
+// syncs what it copied and asks the writer to start a long log over.
+func (f *sqliteFloor) checkpoint(ck *sql.DB, dbFile *os.File, bounded bool) {
 	var asked time.Time
 	for range time.Tick(floorCheckpointEvery) {
 		var busy, frames, copied int64
@@ -92,11 +97,11 @@ func (f *sqliteFloor) checkpoint(ck *sql.DB, file *os.File, restart bool) {
 			log.Print(err)
 			continue
 		}
-		if !restart {
+		if !bounded {
 			continue
 		}
 		if copied > 0 {
-			if err := file.Sync(); err != nil {
+			if err := dbFile.Sync(); err != nil {
 				log.Print(err)
 			}
 		}

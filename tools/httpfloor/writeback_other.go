@@ -6,4 +6,4 @@ import "os"
 
 // writeback does nothing where sync_file_range is missing, as in memoryd
 // (server/store/writeback_other.go).
-func writeback(string, *os.File) {}
+func writeback(_, _ *os.File) {}
