@@ -135,11 +135,11 @@ type Scored struct {
 	Score float32
 }
 
-// MemoryStore persists memories, the event log and API keys.
+// MemoryStore persists memories. Each change appends its event to the
+// EventLog of the same store in the same transaction.
 //
-// Errors: ErrNotFound (wrapped in *Error with code NOT_FOUND) when a memory or
-// key does not exist in the given workspace; ErrConflict on a duplicate
-// key id; anything else is internal.
+// Errors: ErrNotFound (wrapped in *Error with code NOT_FOUND) when a memory
+// does not exist in the given workspace; anything else is internal.
 type MemoryStore interface {
 	// PutMemory inserts m or, when m.ID exists in m.Workspace, replaces it.
 	// mkEvent builds the event appended in the same transaction; it gets the
@@ -164,10 +164,18 @@ type MemoryStore interface {
 	GetMemories(ctx context.Context, workspace string, ids []string) (map[string]*Memory, error)
 	// EachVector calls fn for every stored vector, to rebuild indexes at start.
 	EachVector(ctx context.Context, fn func(workspace, id string, vec []float32) error) error
+}
 
+// EventAppender appends events that have no accompanying change.
+type EventAppender interface {
 	// AppendEvent appends an event that has no accompanying change
 	// (search.performed, user.activity, ...).
 	AppendEvent(ctx context.Context, ev *Event) error
+}
+
+// EventLog is the durable, append-only log that the stream tails.
+type EventLog interface {
+	EventAppender
 	// ReadEvents returns up to limit events of workspace with Seq > after,
 	// in order; workspace "" reads every workspace (the stream's log tail).
 	ReadEvents(ctx context.Context, workspace string, after int64, limit int) ([]*Event, error)
@@ -178,13 +186,26 @@ type MemoryStore interface {
 	// Epoch is a random id fixed when the log was created; positions of
 	// another epoch are unusable.
 	Epoch(ctx context.Context) (string, error)
+}
 
-	CreateKey(ctx context.Context, k *APIKey) error
+// KeyLookup resolves a key by the hash of its secret; ErrNotFound when
+// no key has it.
+type KeyLookup interface {
 	KeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+}
+
+// KeyStore keeps API keys. Errors: ErrConflict on a duplicate key id,
+// ErrNotFound when revoking an unknown key.
+type KeyStore interface {
+	KeyLookup
+	CreateKey(ctx context.Context, k *APIKey) error
 	ListKeys(ctx context.Context) ([]*APIKey, error)
 	RevokeKey(ctx context.Context, id string) error
+}
 
-	Close() error
+// Pinger reports whether a dependency answers (readiness).
+type Pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // Embedding is one embedder output.

@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 
 // bootstrapKey creates the first API key when the database has none, and
 // prints it once: it is stored only as a hash.
-func bootstrapKey(ctx context.Context, st memoryd.MemoryStore, ws string, stdout io.Writer, log *slog.Logger) error {
+func bootstrapKey(ctx context.Context, st memoryd.KeyStore, ws string, stdout io.Writer, log *slog.Logger) error {
 	keys, err := st.ListKeys(ctx)
 	if err != nil || len(keys) > 0 {
 		return err

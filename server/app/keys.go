@@ -75,7 +75,7 @@ func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return errors.New(keysUsage)
 }
 
-func listKeys(ctx context.Context, st memoryd.MemoryStore, w io.Writer) error {
+func listKeys(ctx context.Context, st memoryd.KeyStore, w io.Writer) error {
 	keys, err := st.ListKeys(ctx)
 	if err != nil {
 		return err
@@ -96,6 +96,13 @@ func listKeys(ctx context.Context, st memoryd.MemoryStore, w io.Writer) error {
 	return tw.Flush()
 }
 
+// keysAndLog is what the keys commands use: the keys and the log that
+// records their changes.
+type keysAndLog interface {
+	memoryd.KeyStore
+	memoryd.EventAppender
+}
+
 type multi []string
 
 func (m *multi) String() string     { return strings.Join(*m, ",") }
@@ -104,7 +111,7 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 // keyActivity tells each workspace of k's stream about the key change
 // (user.activity). The key change itself has happened either way, so a
 // failure here is reported but the secret stays printed.
-func keyActivity(ctx context.Context, st memoryd.MemoryStore, k *memoryd.APIKey, action ev.UserActivityAction) error {
+func keyActivity(ctx context.Context, st memoryd.EventAppender, k *memoryd.APIKey, action ev.UserActivityAction) error {
 	for _, ws := range k.Workspaces {
 		if err := events.AppendUserActivity(ctx, st, ws, k.User, k.ID, "", action); err != nil {
 			return fmt.Errorf("recording %s in workspace %s: %w", action, ws, err)
@@ -113,7 +120,7 @@ func keyActivity(ctx context.Context, st memoryd.MemoryStore, k *memoryd.APIKey,
 	return nil
 }
 
-func revokedActivity(ctx context.Context, st memoryd.MemoryStore, id string) error {
+func revokedActivity(ctx context.Context, st keysAndLog, id string) error {
 	keys, err := st.ListKeys(ctx)
 	if err != nil {
 		return err

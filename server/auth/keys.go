@@ -27,7 +27,7 @@ func Hash(secret string) []byte {
 
 // NewKey creates and stores a key for the given workspaces and returns its
 // secret, which is never stored and cannot be shown again.
-func NewKey(ctx context.Context, store memoryd.MemoryStore, workspaces []string, tier memoryd.Tier, user string) (string, *memoryd.APIKey, error) {
+func NewKey(ctx context.Context, store memoryd.KeyStore, workspaces []string, tier memoryd.Tier, user string) (string, *memoryd.APIKey, error) {
 	if len(workspaces) == 0 {
 		return "", nil, fmt.Errorf("a key needs at least one workspace")
 	}

@@ -36,7 +36,7 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 // key costs no database read per request; a revocation takes effect within
 // cacheTTL.
 type Authenticator struct {
-	store memoryd.MemoryStore
+	store memoryd.KeyLookup
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -50,7 +50,7 @@ type cached struct {
 const cacheTTL = 2 * time.Second
 
 // NewAuthenticator returns an Authenticator reading keys from store.
-func NewAuthenticator(store memoryd.MemoryStore) *Authenticator {
+func NewAuthenticator(store memoryd.KeyLookup) *Authenticator {
 	return &Authenticator{store: store, cache: map[string]cached{}}
 }
 

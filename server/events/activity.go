@@ -13,7 +13,7 @@ import (
 // AppendUserActivity appends a user.activity event to workspace ws's log,
 // so it is replayable like any change. Key administration (key.created,
 // key.revoked) calls it once per workspace of the key; connID is "" then.
-func AppendUserActivity(ctx context.Context, st memoryd.MemoryStore, ws, user, keyID, connID string, action ev.UserActivityAction) error {
+func AppendUserActivity(ctx context.Context, st memoryd.EventAppender, ws, user, keyID, connID string, action ev.UserActivityAction) error {
 	now := time.Now().UTC()
 	a := ev.UserActivity{UserId: user, Action: action, Timestamp: now}
 	if keyID != "" {

@@ -29,7 +29,7 @@ type Recent interface {
 // hub tails the event log for the whole process: one reader, one encoding
 // per event, one shared ring, one broadcast channel.
 type hub struct {
-	store  memoryd.MemoryStore
+	store  memoryd.EventLog
 	recent Recent // the store's, if it keeps its latest events in memory
 	epoch  string
 	cfg    Config
@@ -47,7 +47,7 @@ type hub struct {
 // counts are one workspace's log events during the current snapshot period.
 type counts struct{ created, updated, deleted, searches int }
 
-func newHub(ctx context.Context, st memoryd.MemoryStore, cfg Config, log *slog.Logger) (*hub, error) {
+func newHub(ctx context.Context, st memoryd.EventLog, cfg Config, log *slog.Logger) (*hub, error) {
 	epoch, err := st.Epoch(ctx)
 	if err != nil {
 		return nil, err

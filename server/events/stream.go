@@ -16,7 +16,7 @@ import (
 // implements httpapi.Stream.
 type Stream struct {
 	cfg     Config
-	store   memoryd.MemoryStore
+	store   Store
 	log     *slog.Logger
 	hub     *hub
 	tickets *tickets
@@ -29,6 +29,13 @@ type Stream struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close: every stream ends
 	live      tracker       // streams not finished yet, for Run to wait
+}
+
+// Store is what the stream reads: the event log, and keys to check
+// browser tickets against.
+type Store interface {
+	memoryd.EventLog
+	memoryd.KeyLookup
 }
 
 // Option configures a Stream.
@@ -44,7 +51,7 @@ func WithSearchCheck(f func(context.Context) error) Option {
 
 // New returns a Stream over st. It reads the log's epoch and head, so the
 // stream serves connections at once; Run starts following the log.
-func New(ctx context.Context, st memoryd.MemoryStore, cfg Config, opts ...Option) (*Stream, error) {
+func New(ctx context.Context, st Store, cfg Config, opts ...Option) (*Stream, error) {
 	cfg = cfg.withDefaults()
 	s := &Stream{cfg: cfg, store: st, log: slog.Default(), reg: newRegistry(),
 		meter: &meter{}, proc: newProcSampler(), closing: make(chan struct{})}

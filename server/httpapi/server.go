@@ -32,7 +32,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	svc     *service.Service
-	store   memoryd.MemoryStore
+	db      memoryd.Pinger
 	auth    *auth.Authenticator
 	limiter *ratelimit.Limiter
 	log     *slog.Logger
@@ -62,12 +62,12 @@ func WithStream(st Stream) Option {
 }
 
 // New returns a Server.
-func New(cfg Config, svc *service.Service, store memoryd.MemoryStore, a *auth.Authenticator,
+func New(cfg Config, svc *service.Service, db memoryd.Pinger, a *auth.Authenticator,
 	l *ratelimit.Limiter, log *slog.Logger, opts ...Option) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, svc: svc, store: store, auth: a, limiter: l, log: log, base: BasePath}
+	s := &Server{cfg: cfg, svc: svc, db: db, auth: a, limiter: l, log: log, base: BasePath}
 	for _, o := range opts {
 		o(s)
 	}

@@ -19,7 +19,7 @@ func (s *Server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (a
 // GetReadiness checks the database.
 func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
 	checks := map[string]string{"database": "ok", "embedder": s.svc.Embedder().Model()}
-	if _, _, err := s.store.EventBounds(ctx); err != nil {
+	if err := s.db.Ping(ctx); err != nil {
 		s.log.ErrorContext(ctx, "readiness: database", "err", err)
 		checks["database"] = "unavailable"
 		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil

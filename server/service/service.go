@@ -25,7 +25,7 @@ type Actor struct {
 
 // Service is safe for concurrent use.
 type Service struct {
-	store    memoryd.MemoryStore
+	store    Store
 	index    memoryd.VectorIndex
 	embedder memoryd.Embedder
 	log      *slog.Logger
@@ -38,6 +38,13 @@ type Service struct {
 	// locks serialise the store write and the index update of one memory id,
 	// so the index never ends up holding an older vector than the store.
 	locks [256]sync.Mutex
+}
+
+// Store is what the service writes and reads: the memories, and the log for
+// events that accompany no change (search.performed).
+type Store interface {
+	memoryd.MemoryStore
+	memoryd.EventAppender
 }
 
 // Option configures a Service.
@@ -53,7 +60,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 const DefaultMaxTextBytes = 64 << 10
 
 // New returns a Service.
-func New(store memoryd.MemoryStore, index memoryd.VectorIndex, embedder memoryd.Embedder, opts ...Option) *Service {
+func New(store Store, index memoryd.VectorIndex, embedder memoryd.Embedder, opts ...Option) *Service {
 	s := &Service{
 		store: store, index: index, embedder: embedder,
 		log: slog.Default(), now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, maxTextBytes: DefaultMaxTextBytes,

@@ -33,7 +33,7 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// Store implements memoryd.MemoryStore.
+// Store implements memoryd.MemoryStore, EventLog, KeyStore and Pinger.
 type Store struct {
 	db  *bun.DB // reads (a pool)
 	wdb *bun.DB // writes: the same pool on PostgreSQL, one connection on SQLite
@@ -64,7 +64,12 @@ type Store struct {
 	grp      *groupTx
 }
 
-var _ memoryd.MemoryStore = (*Store)(nil)
+var (
+	_ memoryd.MemoryStore = (*Store)(nil)
+	_ memoryd.EventLog    = (*Store)(nil)
+	_ memoryd.KeyStore    = (*Store)(nil)
+	_ memoryd.Pinger      = (*Store)(nil)
+)
 
 // Open connects to dsn ("sqlite://path", "postgres://..."), applies pending
 // migrations and returns the store.

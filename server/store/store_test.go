@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/memoryd/memoryd/internal/pgtest"
-	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/store"
 	"github.com/memoryd/memoryd/server/store/storetest"
 )
@@ -14,7 +13,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func opener(dsn string) storetest.Opener {
-	return func(t *testing.T) memoryd.MemoryStore {
+	return func(t *testing.T) storetest.Store {
 		s, err := store.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatalf("open %s: %v", dsn, err)

@@ -17,7 +17,15 @@ import (
 )
 
 // Opener opens (or reopens) the store behind one database.
-type Opener func(t *testing.T) memoryd.MemoryStore
+type Opener func(t *testing.T) Store
+
+// Store is everything a store implements: the contract covers it whole.
+type Store interface {
+	memoryd.MemoryStore
+	memoryd.EventLog
+	memoryd.KeyStore
+	Close() error
+}
 
 // Run runs the contract. newDB returns an opener of a fresh, empty
 // database; calling the opener twice reopens the same database.
