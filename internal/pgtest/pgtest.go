@@ -162,14 +162,22 @@ func (s *Server) options(o Options) string {
 	return opts
 }
 
+// createTimeout bounds CREATE DATABASE, which copies the template
+// database: room for a cold, busy machine.
+const createTimeout = 60 * time.Second
+
 // NewDatabase creates an empty database and returns its DSN.
 func (s *Server) NewDatabase() (string, error) {
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), s.seq.Add(1))
 	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(s.dsn("postgres"))))
 	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), createTimeout,
+		fmt.Errorf("pgtest: CREATE DATABASE took longer than its %v limit", createTimeout))
 	defer cancel()
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
 		return "", fmt.Errorf("create database: %w", err)
 	}
 	return s.dsn(name), nil

@@ -41,6 +41,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"WorkspaceIsolation", testIsolation},
 		{"ListPagination", testListPagination},
 		{"Filters", testFilters},
+		{"MetadataFilterKeysAreLiteral", testMetadataKeys},
 		{"KeywordSearch", testKeywordSearch},
 		{"EachVector", testEachVector},
 		{"EventLog", testEventLog},
@@ -302,6 +303,34 @@ func testFilters(t *testing.T, open Opener) {
 		page, err := s.ListMemories(ctx, "ws", memoryd.ListQuery{Filter: c.f, Limit: 10})
 		if err != nil || page.Total != len(ids) || len(page.Memories) != len(ids) {
 			t.Errorf("%s: list total %v err %v, want %d", c.name, page, err, len(ids))
+		}
+	}
+}
+
+// A metadata filter's key is the key, character for character: quotes,
+// backslashes and path syntax neither fail the query nor reach into
+// nested values.
+func testMetadataKeys(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	keys := []string{`a\`, `a"b`, `a\"`, `"`, `\\`, `a.b`, `a[0]`, `$`, `*`, `a b`, "line\nbreak", "tab\t", "ключ", "'", `a'b`, ""}
+	for i, k := range keys {
+		put(t, s, mem("ws", fmt.Sprint("k", i), "x", map[string]any{k: "v"}, t0))
+	}
+	put(t, s, mem("ws", "nested", "x", map[string]any{"a": map[string]any{"b": "v"}}, t0))
+	put(t, s, mem("ws", "array", "x", map[string]any{"a": []any{"v"}}, t0))
+	for i, k := range keys {
+		f := memoryd.Filter{Metadata: map[string]any{k: "v"}}
+		ids, err := s.MatchIDs(ctx, "ws", f)
+		if err != nil {
+			t.Errorf("key %q: %v", k, err)
+			continue
+		}
+		if got, want := fmt.Sprint(ids), fmt.Sprintf("[k%d]", i); got != want {
+			t.Errorf("key %q: MatchIDs = %s, want %s", k, got, want)
+		}
+		if _, err := s.ListMemories(ctx, "ws", memoryd.ListQuery{Filter: f}); err != nil {
+			t.Errorf("key %q: list: %v", k, err)
 		}
 	}
 }

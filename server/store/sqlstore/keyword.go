@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -10,25 +10,15 @@ import (
 )
 
 // KeywordSearch ranks workspace's memories matching f by full-text relevance
-// to any word of query (SQLite FTS5 bm25, PostgreSQL ts_rank). Scores are
-// mapped into (0, 1), higher is better.
-func (s *Store) KeywordSearch(ctx context.Context, workspace, query string, f memoryd.Filter, limit int) ([]memoryd.Scored, error) {
+// to any word of query (the Dialect's KeywordMatch). Scores are mapped into
+// (0, 1), higher is better.
+func (b *Base) KeywordSearch(ctx context.Context, workspace, query string, f memoryd.Filter, limit int) ([]memoryd.Scored, error) {
 	words := queryWords(query)
 	if len(words) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	q := s.db.NewSelect().TableExpr("memories AS m").Column("m.id")
-	if s.pg {
-		tsq := "'" + strings.Join(words, "' | '") + "'"
-		q = q.ColumnExpr("ts_rank(to_tsvector('simple', m.text), to_tsquery('simple', ?)) AS score", tsq).
-			Where("to_tsvector('simple', m.text) @@ to_tsquery('simple', ?)", tsq)
-	} else {
-		match := `"` + strings.Join(words, `" OR "`) + `"`
-		q = q.Join("JOIN memories_fts ON memories_fts.rowid = m.rid").
-			ColumnExpr("-bm25(memories_fts) AS score").
-			Where("memories_fts MATCH ?", match)
-	}
-	q, err := s.applyFilter(q, workspace, f)
+	q := b.D.KeywordMatch(b.R.NewSelect().TableExpr("memories AS m").Column("m.id"), words)
+	q, err := b.applyFilter(q, workspace, f)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +27,7 @@ func (s *Store) KeywordSearch(ctx context.Context, workspace, query string, f me
 		Score float64 `bun:"score"`
 	}
 	if err := q.OrderExpr("score DESC, m.id").Limit(limit).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("store: keyword search: %w", err)
+		return nil, b.Fail(fmt.Errorf("store: keyword search: %w", err))
 	}
 	out := make([]memoryd.Scored, len(rows))
 	for i, r := range rows {

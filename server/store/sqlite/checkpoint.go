@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -9,23 +9,22 @@ import (
 
 // SQLite copies the write-ahead log back into the database file at
 // checkpoints. By default the connection that commits runs them, inline,
-// every 1000 pages: on the single writer that stalls every change queued
-// behind it. The writer's connection has automatic checkpoints off and
-// this goroutine runs them on a reader connection instead, in parallel
+// every 1000 pages: on the single writer that would stall every change
+// queued behind it. The writer's connection has automatic checkpoints off
+// and this goroutine runs them on a reader connection instead, in parallel
 // with the writer (PASSIVE: it never blocks readers or the writer).
 //
 // The log only starts over from its beginning when a write transaction
 // begins with every frame in it copied back. Under sustained writes that
 // never happens by itself (the writer commits between the checkpointer's
-// copy and its own next transaction), and the log grew without bound: 640
-// MB in 30 s of creates. So once it holds walRestartFrames, the
-// checkpointer asks the writer, which, between two groups, copies back
-// the few frames committed since and waits for readers still using the
-// log to finish (walCatchUp, a RESTART checkpoint): its next transaction
-// then starts the log over. That costs the writer two fsyncs (the log
-// before the copy, the database after it), 13-33 ms here (logged at debug
-// level; see syncDatabase), once per walRestartFrames of log (about every
-// 2 s at 3,000 creates/s). The file keeps its largest size while writes
+// copy and its own next transaction), so the log would grow without
+// bound. Once it holds walRestartFrames, the checkpointer asks the
+// writer, which, between two groups, copies back the few frames committed
+// since and waits for readers still using the log to finish (walCatchUp,
+// a RESTART checkpoint): its next transaction then starts the log over.
+// That pause costs the writer two syncs (the log before the copy, the
+// database after it), once per walRestartFrames of log; its length is
+// logged at debug level. The file keeps its largest size while writes
 // continue; once they stop, the checkpointer truncates it.
 
 // checkpointEvery is how often the log is copied back while writes come.
@@ -65,7 +64,7 @@ func (s *Store) runCheckpoints() {
 // over once it is long.
 func (s *Store) checkpoint() {
 	var busy, frames, copied int64
-	err := s.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	err := s.R.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
 	if err != nil {
 		slog.Warn("store: checkpoint of the write-ahead log", "err", err)
 		return
@@ -84,16 +83,16 @@ func (s *Store) checkpoint() {
 
 // walCatchUp runs on the writer between groups when the checkpointer asked
 // for it: it copies back what was committed since the last checkpoint,
-// usually a few hundred frames, and waits out the readers of the log (a
-// PASSIVE one left the restart to chance: a reader still on the log when
-// the writer began kept it, about half the time under reads), so the
-// writer's next transaction starts the log over.
+// usually a few hundred frames, and waits out the readers of the log, so
+// the writer's next transaction starts the log over. (A PASSIVE
+// checkpoint here would leave the restart to chance: a reader still on
+// the log when the writer begins keeps it.)
 func (s *Store) walCatchUp() {
 	if !s.walRestart.Swap(false) {
 		return
 	}
 	start := time.Now()
-	if _, err := s.wdb.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)"); err != nil {
+	if _, err := s.W.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)"); err != nil {
 		slog.Warn("store: checkpoint of the write-ahead log", "err", err)
 		return
 	}
@@ -103,12 +102,12 @@ func (s *Store) walCatchUp() {
 // syncDatabase flushes the pages a checkpoint copied into the database
 // file to disk. SQLite syncs the file only when a checkpoint has copied
 // the whole log back, which under sustained writes a PASSIVE one never
-// has (the writer commits while it copies). So the only sync was the
-// writer's restart, flushing every page copied since the previous one,
-// up to 128 MiB: the writer paused 75-130 ms each time. Synced after each
-// copy, beside the writer, the restart has a quarter second's pages left
-// (13-33 ms). A failure costs only time: SQLite syncs before it lets the
-// log start over.
+// has (the writer commits while it copies). Without this, the writer's
+// restart would flush every page copied since the previous restart, up
+// to walRestartFrames of them, while every change waits; synced after
+// each copy, beside the writer, the restart has only the latest
+// checkpoint interval's pages left. A failure costs only time: SQLite
+// syncs before it lets the log start over.
 func (s *Store) syncDatabase() {
 	if err := s.dbFile.Sync(); err != nil {
 		slog.Warn("store: syncing the database file", "err", err)
@@ -125,7 +124,7 @@ func (s *Store) truncateIdle() {
 	if err != nil || fi.Size() <= walIdleTruncate {
 		return
 	}
-	if _, err := s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := s.R.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		slog.Warn("store: truncating the write-ahead log", "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -13,18 +13,18 @@ import (
 // ListMemories returns one page of workspace's memories matching the
 // filter, newest first. The cursor is the (created_at, id) of the last row
 // served, so pages neither skip nor repeat rows when others are inserted.
-func (s *Store) ListMemories(ctx context.Context, workspace string, lq memoryd.ListQuery) (*memoryd.ListPage, error) {
+func (b *Base) ListMemories(ctx context.Context, workspace string, lq memoryd.ListQuery) (*memoryd.ListPage, error) {
 	limit := lq.Limit
 	if limit <= 0 {
 		limit = 20
 	}
-	q, err := s.applyFilter(s.db.NewSelect().TableExpr("memories AS m"), workspace, lq.Filter)
+	q, err := b.applyFilter(b.R.NewSelect().TableExpr("memories AS m"), workspace, lq.Filter)
 	if err != nil {
 		return nil, err
 	}
 	total, err := q.Count(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: count memories: %w", err)
+		return nil, b.Fail(fmt.Errorf("store: count memories: %w", err))
 	}
 	if lq.Cursor != "" {
 		at, id, err := decodeCursor(lq.Cursor)
@@ -33,14 +33,14 @@ func (s *Store) ListMemories(ctx context.Context, workspace string, lq memoryd.L
 		}
 		q = q.Where("(m.created_at < ? OR (m.created_at = ? AND m.id < ?))", at, at, id)
 	}
-	var rows []memoryRow
-	err = q.ColumnExpr(memoryColumns).OrderExpr("m.created_at DESC, m.id DESC").Limit(limit+1).Scan(ctx, &rows)
+	var rows []MemoryRow
+	err = q.ColumnExpr(MemoryColumns).OrderExpr("m.created_at DESC, m.id DESC").Limit(limit+1).Scan(ctx, &rows)
 	if err != nil {
-		return nil, fmt.Errorf("store: list memories: %w", err)
+		return nil, b.Fail(fmt.Errorf("store: list memories: %w", err))
 	}
 	page := &memoryd.ListPage{Total: total, Memories: make([]*memoryd.Memory, 0, min(len(rows), limit))}
 	for i := range rows[:min(len(rows), limit)] {
-		m, err := rows[i].memory()
+		m, err := rows[i].Memory()
 		if err != nil {
 			return nil, err
 		}
@@ -54,14 +54,14 @@ func (s *Store) ListMemories(ctx context.Context, workspace string, lq memoryd.L
 }
 
 // MatchIDs returns the ids of every memory of workspace matching f.
-func (s *Store) MatchIDs(ctx context.Context, workspace string, f memoryd.Filter) ([]string, error) {
-	q, err := s.applyFilter(s.db.NewSelect().TableExpr("memories AS m").Column("m.id"), workspace, f)
+func (b *Base) MatchIDs(ctx context.Context, workspace string, f memoryd.Filter) ([]string, error) {
+	q, err := b.applyFilter(b.R.NewSelect().TableExpr("memories AS m").Column("m.id"), workspace, f)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
 	if err := q.Scan(ctx, &ids); err != nil {
-		return nil, fmt.Errorf("store: match memories: %w", err)
+		return nil, b.Fail(fmt.Errorf("store: match memories: %w", err))
 	}
 	return ids, nil
 }

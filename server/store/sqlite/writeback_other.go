@@ -1,7 +1,7 @@
 //go:build !linux
 
-package store
+package sqlite
 
 // runWriteback does nothing where sync_file_range is missing: the
-// checkpoints' fsyncs write everything out (writeback_linux.go).
+// checkpoints' syncs write everything out (writeback_linux.go).
 func (s *Store) runWriteback() { close(s.wbDone) }

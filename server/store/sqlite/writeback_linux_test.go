@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 // The write-out of the log and the database file runs beside the writer
 // while it commits and leaves an idle store alone.
 func TestWritebackFollowsTheWriter(t *testing.T) {
-	s := openT(t, "sqlite://"+filepath.Join(t.TempDir(), "memoryd.db"))
+	s := openT(t, filepath.Join(t.TempDir(), "memoryd.db"))
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; s.writebacks.Load() < 3; i++ {
 		if time.Now().After(deadline) {

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"sync"
@@ -6,7 +6,7 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// On SQLite this process is the log's only writer, so the events it has
+// This process is the log's only writer, so the events it has
 // just committed are already in memory. The writer keeps the latest ones
 // here, and the stream's tailer takes them from here instead of reading
 // back from the database what it has just written (a query, a scan and
@@ -77,12 +77,9 @@ func (r *recent) after(seq int64, limit int) (evs []*memoryd.Event, ok bool) {
 
 // RecentEvents returns up to limit events after seq that this process
 // committed last, without reading the database. ok is false when they
-// are not all in memory (PostgreSQL, where other nodes write too; a
-// position older than the window; a store that has committed nothing
-// yet); the caller then reads them with ReadEvents.
+// are not all in memory (a position older than the window, or one this
+// process did not write; a store that has committed nothing yet); the
+// caller then reads them with ReadEvents.
 func (s *Store) RecentEvents(after int64, limit int) ([]*memoryd.Event, bool) {
-	if s.pg {
-		return nil, false
-	}
 	return s.recent.after(after, limit)
 }

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 // The events the writer keeps in memory are the log's, exactly: same
 // positions, order and content as ReadEvents, across a wrap of the window.
 func TestRecentEventsAreTheLogs(t *testing.T) {
-	dsn := "sqlite://" + filepath.Join(t.TempDir(), "memoryd.db")
-	s := openT(t, dsn)
+	path := filepath.Join(t.TempDir(), "memoryd.db")
+	s := openT(t, path)
 	if evs, ok := s.RecentEvents(0, 10); ok || len(evs) > 0 {
 		t.Fatalf("nothing committed yet: got %d events, ok %v; want not ok", len(evs), ok)
 	}
@@ -43,20 +43,20 @@ func TestRecentEventsAreTheLogs(t *testing.T) {
 // An event written by another process to the same file leaves a gap in
 // what this one saw: the window restarts after it.
 func TestRecentEventsAfterAnotherWriter(t *testing.T) {
-	dsn := "sqlite://" + filepath.Join(t.TempDir(), "memoryd.db")
-	s := openT(t, dsn)
+	path := filepath.Join(t.TempDir(), "memoryd.db")
+	s := openT(t, path)
 	appendN(t, s, "a", 2, 1)
-	appendN(t, openT(t, dsn), "elsewhere", 1, 1) // seq 3
-	appendN(t, s, "a", 1, 1)                     // seq 4
+	appendN(t, openT(t, path), "elsewhere", 1, 1) // seq 3
+	appendN(t, s, "a", 1, 1)                      // seq 4
 	if _, ok := s.RecentEvents(2, 10); ok {
 		t.Fatal("the other process's event is not in memory: want not ok")
 	}
 	expectRecent(t, s, 3, 10, 1)
 }
 
-func openT(t *testing.T, dsn string) *Store {
+func openT(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), dsn)
+	s, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,9 @@
-package store
+package sqlstore
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -21,12 +20,12 @@ type keyRow struct {
 }
 
 func (r *keyRow) key() (*memoryd.APIKey, error) {
-	k := &memoryd.APIKey{ID: r.ID, Hash: r.Hash, Tier: memoryd.Tier(r.Tier), User: r.User, CreatedAt: fromMicros(r.CreatedAt)}
+	k := &memoryd.APIKey{ID: r.ID, Hash: r.Hash, Tier: memoryd.Tier(r.Tier), User: r.User, CreatedAt: FromMicros(r.CreatedAt)}
 	if err := json.Unmarshal([]byte(r.Workspaces), &k.Workspaces); err != nil {
 		return nil, fmt.Errorf("store: decode key %s: %w", r.ID, err)
 	}
 	if r.RevokedAt != nil {
-		t := fromMicros(*r.RevokedAt)
+		t := FromMicros(*r.RevokedAt)
 		k.RevokedAt = &t
 	}
 	return k, nil
@@ -35,27 +34,28 @@ func (r *keyRow) key() (*memoryd.APIKey, error) {
 const keyColumns = "id, hash, workspaces, tier, user_name, created_at, revoked_at"
 
 // CreateKey stores a new key; ErrConflict if its id or hash exists.
-func (s *Store) CreateKey(ctx context.Context, k *memoryd.APIKey) error {
+func (b *Base) CreateKey(ctx context.Context, k *memoryd.APIKey) error {
 	ws, _ := json.Marshal(k.Workspaces)
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now().UTC()
 	}
-	_, err := s.wdb.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, NULL)",
-		k.ID, k.Hash, string(ws), string(k.Tier), k.User, micros(k.CreatedAt))
+	_, err := b.W.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, NULL)",
+		k.ID, k.Hash, string(ws), string(k.Tier), k.User, Micros(k.CreatedAt))
 	if err != nil {
-		if isUniqueViolation(err) {
+		if b.D.IsUniqueViolation(err) {
 			return memoryd.ErrConflict
 		}
-		return fmt.Errorf("store: create key: %w", err)
+		return b.Fail(fmt.Errorf("store: create key: %w", err))
 	}
+	b.Wrote()
 	return nil
 }
 
 // KeyByHash finds a key, revoked or not, by the hash of its secret.
-func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*memoryd.APIKey, error) {
+func (b *Base) KeyByHash(ctx context.Context, hash []byte) (*memoryd.APIKey, error) {
 	var rows []keyRow
-	if err := s.db.NewRaw("SELECT "+keyColumns+" FROM api_keys WHERE hash = ?", hash).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("store: find key: %w", err)
+	if err := b.R.NewRaw("SELECT "+keyColumns+" FROM api_keys WHERE hash = ?", hash).Scan(ctx, &rows); err != nil {
+		return nil, b.Fail(fmt.Errorf("store: find key: %w", err))
 	}
 	if len(rows) == 0 {
 		return nil, &memoryd.Error{Code: memoryd.ENOTFOUND, Message: "API key not found"}
@@ -64,10 +64,10 @@ func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*memoryd.APIKey, er
 }
 
 // ListKeys returns every key, oldest first.
-func (s *Store) ListKeys(ctx context.Context) ([]*memoryd.APIKey, error) {
+func (b *Base) ListKeys(ctx context.Context) ([]*memoryd.APIKey, error) {
 	var rows []keyRow
-	if err := s.db.NewRaw("SELECT "+keyColumns+" FROM api_keys ORDER BY created_at, id").Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("store: list keys: %w", err)
+	if err := b.R.NewRaw("SELECT "+keyColumns+" FROM api_keys ORDER BY created_at, id").Scan(ctx, &rows); err != nil {
+		return nil, b.Fail(fmt.Errorf("store: list keys: %w", err))
 	}
 	out := make([]*memoryd.APIKey, 0, len(rows))
 	for i := range rows {
@@ -81,18 +81,14 @@ func (s *Store) ListKeys(ctx context.Context) ([]*memoryd.APIKey, error) {
 }
 
 // RevokeKey marks a key revoked; ErrNotFound-coded if there is none.
-func (s *Store) RevokeKey(ctx context.Context, id string) error {
-	res, err := s.wdb.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", micros(time.Now()), id)
+func (b *Base) RevokeKey(ctx context.Context, id string) error {
+	res, err := b.W.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Micros(time.Now()), id)
 	if err != nil {
-		return fmt.Errorf("store: revoke key: %w", err)
+		return b.Fail(fmt.Errorf("store: revoke key: %w", err))
 	}
+	b.Wrote()
 	if n, _ := res.RowsAffected(); n == 0 {
 		return &memoryd.Error{Code: memoryd.ENOTFOUND, Message: fmt.Sprintf("no active key %q", id)}
 	}
 	return nil
-}
-
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "23505")
 }

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // write-ahead log into the database file while the store is open.
 func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "memoryd.db")
-	s := openT(t, "sqlite://"+path)
+	s := openT(t, path)
 	before := fileSize(t, path)
 	for i := range 300 {
 		if err := putVector(s, fmt.Sprint("m", i)); err != nil {
@@ -38,7 +38,7 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 
 // Under writes that never pause, the write-ahead log still starts over
 // once it is long, so its file stays bounded instead of growing with every
-// commit (it grew to 556 MiB in this test before).
+// commit.
 func TestLogStartsOverUnderSustainedWrites(t *testing.T) {
 	// Restored after the store's own cleanup has stopped its checkpointer
 	// (cleanups run last first), which reads it.
@@ -46,7 +46,7 @@ func TestLogStartsOverUnderSustainedWrites(t *testing.T) {
 	t.Cleanup(func() { walRestartFrames = prev })
 	walRestartFrames = 1024 // 4 MiB
 	path := filepath.Join(t.TempDir(), "memoryd.db")
-	s := openT(t, "sqlite://"+path)
+	s := openT(t, path)
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -65,8 +65,8 @@ func TestLogStartsOverUnderSustainedWrites(t *testing.T) {
 		}))
 	}
 	// The log's header gets new salts each time the log starts over. At
-	// least 4 s of writes, longer where they are slow (the race detector
-	// makes them ten times slower).
+	// least 4 s of writes, longer where they are slow (as under the race
+	// detector).
 	var restarts int
 	var salts []byte
 	start := time.Now()
@@ -156,7 +156,7 @@ func walSalts(path string) []byte {
 // checkpointer syncs it after each copy, so the writer's restart does not
 // have to flush everything copied since the last one.
 func TestCheckpointsSyncTheDatabase(t *testing.T) {
-	s := openT(t, "sqlite://"+filepath.Join(t.TempDir(), "memoryd.db"))
+	s := openT(t, filepath.Join(t.TempDir(), "memoryd.db"))
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

@@ -1,0 +1,82 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// GetMemory returns one memory of workspace.
+func (b *Base) GetMemory(ctx context.Context, workspace, id string) (*memoryd.Memory, error) {
+	m, err := Current(ctx, b.R, CurrentSQL, workspace, id)
+	if err != nil {
+		return nil, b.Fail(err)
+	}
+	return m.Memory, nil
+}
+
+// Current reads one memory with query (CurrentSQL, perhaps with a lock
+// added) on db; ErrNotFound when there is none.
+func Current(ctx context.Context, db bun.IDB, query, workspace, id string) (*Stored, error) {
+	var rows []MemoryRow
+	if err := db.NewRaw(query, workspace, id).Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: get memory: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, memoryd.ErrNotFound
+	}
+	m, err := rows[0].Memory()
+	if err != nil {
+		return nil, err
+	}
+	return &Stored{Memory: m, RID: rows[0].RID}, nil
+}
+
+// GetMemories loads the memories of workspace with the given ids.
+func (b *Base) GetMemories(ctx context.Context, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
+	out := make(map[string]*memoryd.Memory, len(ids))
+	const chunk = 500
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		var rows []MemoryRow
+		err := b.R.NewRaw("SELECT "+MemoryColumns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.In(ids[:n])).Scan(ctx, &rows)
+		if err != nil {
+			return nil, b.Fail(fmt.Errorf("store: get memories: %w", err))
+		}
+		for i := range rows {
+			m, err := rows[i].Memory()
+			if err != nil {
+				return nil, err
+			}
+			out[m.ID] = m
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// EachVector calls fn for every stored vector, in insertion order.
+func (b *Base) EachVector(ctx context.Context, fn func(workspace, id string, vec []float32) error) error {
+	var after int64
+	for {
+		var rows []MemoryRow
+		err := b.R.NewRaw("SELECT m.rid, m.workspace, m.id, m.embedding FROM memories m WHERE m.rid > ? AND m.embedding IS NOT NULL ORDER BY m.rid LIMIT 1000", after).Scan(ctx, &rows)
+		if err != nil {
+			return b.Fail(fmt.Errorf("store: read vectors: %w", err))
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		for _, r := range rows {
+			if err := fn(r.Workspace, r.ID, DecodeVector(r.Embedding)); err != nil {
+				return err
+			}
+		}
+		after = rows[len(rows)-1].RID
+	}
+}
