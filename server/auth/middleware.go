@@ -34,7 +34,7 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 
 // Authenticator resolves bearer keys. Lookups are cached briefly so a hot
 // key costs no database read per request; a revocation takes effect within
-// cacheTTL.
+// CacheTTL.
 type Authenticator struct {
 	store memoryd.KeyLookup
 
@@ -47,7 +47,10 @@ type cached struct {
 	at  time.Time
 }
 
-const cacheTTL = 2 * time.Second
+// CacheTTL is how long a key lookup is reused: the time a revocation
+// (made by any process on the database) may take to reach a request. Open
+// streams re-check their key as often, so it is their bound too.
+const CacheTTL = 2 * time.Second
 
 // NewAuthenticator returns an Authenticator reading keys from store.
 func NewAuthenticator(store memoryd.KeyLookup) *Authenticator {
@@ -95,7 +98,7 @@ func (a *Authenticator) Key(ctx context.Context, secret string) (*memoryd.APIKey
 	a.mu.Lock()
 	c, ok := a.cache[string(hash)]
 	a.mu.Unlock()
-	if !ok || time.Since(c.at) > cacheTTL {
+	if !ok || time.Since(c.at) > CacheTTL {
 		k, err := a.store.KeyByHash(ctx, hash)
 		if errors.Is(err, memoryd.ErrNotFound) {
 			return nil, errBadKey

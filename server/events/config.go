@@ -12,6 +12,8 @@ package events
 
 import (
 	"time"
+
+	"github.com/memoryd/memoryd/server/auth"
 )
 
 // Config holds the stream's knobs. The zero value of a field means its
@@ -63,6 +65,11 @@ type Config struct {
 	// turn it off (e.g. for connection-storm benchmarks).
 	DisableActivity bool
 
+	// KeyCheck is how often the keys of open streams are looked up again,
+	// so that a stream whose key is revoked ends. Default auth.CacheTTL,
+	// the time a revocation takes to reach requests.
+	KeyCheck time.Duration
+
 	// TicketSecret signs and encrypts browser stream tickets. Empty: a random
 	// secret per process, so tickets only work on the node that issued them;
 	// several nodes behind one load balancer need the same secret.
@@ -95,6 +102,7 @@ func Default() Config {
 		ReadBatch:        500,
 		PollInterval:     2 * time.Second,
 		SnapshotInterval: 30 * time.Second,
+		KeyCheck:         auth.CacheTTL,
 		TicketTTL:        5 * time.Minute,
 		RetentionAge:     7 * 24 * time.Hour,
 		RetentionCount:   1_000_000,
@@ -117,6 +125,7 @@ func (c Config) withDefaults() Config {
 	setDur(&c.WriteTimeout, d.WriteTimeout)
 	setDur(&c.PollInterval, d.PollInterval)
 	setDur(&c.SnapshotInterval, d.SnapshotInterval)
+	setDur(&c.KeyCheck, d.KeyCheck)
 	setDur(&c.TicketTTL, d.TicketTTL)
 	setDur(&c.RetentionAge, d.RetentionAge)
 	setDur(&c.PruneInterval, d.PruneInterval)

@@ -52,25 +52,23 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve opens the stream and runs it: on a goroutine of its own when the
 // connection could be hijacked (the handler returns at once), in the
-// handler otherwise.
+// handler otherwise. The stream's context ends when the client leaves or
+// when the key check ends the stream (its cause says why).
 func (s *Stream) serve(w http.ResponseWriter, r *http.Request, p *auth.Principal, req *request) {
-	ctx := r.Context()
 	c, err := s.start(w, r, p, req)
-	if err != nil {
-		s.finish(ctx, c, p)
-		return
-	}
-	if c.out.nc == nil {
-		s.finish(ctx, c, p)
+	if err != nil || c.out.nc == nil {
+		ctx, stop := context.WithCancelCause(r.Context())
+		defer stop(nil)
+		s.finish(ctx, stop, c, p)
 		return
 	}
 	// The request's context ends with the handler: the stream's ends when
 	// the client closes the connection.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	go watchClose(c.out.nc, cancel)
+	ctx, stop := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	go watchClose(c.out.nc, stop)
 	go func() {
-		defer cancel()
-		s.finish(ctx, c, p)
+		defer stop(nil)
+		s.finish(ctx, stop, c, p)
 	}()
 }
 
@@ -114,8 +112,9 @@ func (s *Stream) start(w http.ResponseWriter, r *http.Request, p *auth.Principal
 }
 
 // finish runs an opened stream (c.opened) until it ends, then closes it
-// and frees its slot.
-func (s *Stream) finish(ctx context.Context, c *conn, p *auth.Principal) {
+// and frees its slot. stop ends ctx: the key check calls it when the
+// stream's key is revoked.
+func (s *Stream) finish(ctx context.Context, stop context.CancelCauseFunc, c *conn, p *auth.Principal) {
 	defer s.live.done()
 	if c == nil {
 		s.reg.release(p.Key.ID, p.Workspace)
@@ -126,7 +125,9 @@ func (s *Stream) finish(ctx context.Context, c *conn, p *auth.Principal) {
 		s.reg.release(p.Key.ID, p.Workspace)
 		return
 	}
+	watched := s.keys.add(p, stop)
 	err := c.loop(ctx)
+	s.keys.remove(watched)
 	s.end(ctx, c, err)
 	c.out.finish()
 	s.reg.release(p.Key.ID, p.Workspace)
@@ -140,9 +141,14 @@ func (s *Stream) end(ctx context.Context, c *conn, err error) {
 	// deadline: a client that reads nothing does not hold up a shutdown,
 	// nor a failed stream's goroutine.
 	c.out.timeout, c.out.renewed = min(s.cfg.WriteTimeout, closeWrite), time.Time{}
+	var lost *keyLost
 	switch {
 	case errors.Is(err, errClosing):
 		_ = c.sendError(memoryd.EUNAVAILABLE, "The server is shutting down; reconnect to another one or retry", s.cfg.Retry)
+	case errors.As(context.Cause(ctx), &lost):
+		// Reconnecting cannot help: retry_after 0.
+		c.log.InfoContext(ctx, "stream closed: its key is no longer allowed", "code", lost.code)
+		_ = c.sendError(lost.code, lost.message, 0)
 	case ctx.Err() != nil:
 		// The client left.
 	default:

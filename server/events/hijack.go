@@ -17,7 +17,7 @@ import (
 // idle stream is then one small goroutine blocked on its wake-ups and one
 // blocked reading, to notice at once that the client left (waiting for a
 // write to fail would hold the key's stream slot until the next keepalive).
-// Measured: 10 KB per idle stream, against 36 KB through net/http.
+// BenchmarkIdleStreamMemory reports what an idle stream costs.
 //
 // http.Server.Shutdown does not wait for hijacked connections: Stream.Close
 // ends them, and Stream.Run waits for them before it returns.
@@ -58,11 +58,11 @@ func responseHead(h http.Header) []byte {
 // watchClose cancels the stream when the client closes the connection
 // (or the stream closes it). A stream reads nothing after the request, so
 // anything the client sends is discarded.
-func watchClose(nc net.Conn, cancel context.CancelFunc) {
+func watchClose(nc net.Conn, cancel context.CancelCauseFunc) {
 	var b [64]byte
 	for {
 		if _, err := nc.Read(b[:]); err != nil {
-			cancel()
+			cancel(nil)
 			return
 		}
 	}

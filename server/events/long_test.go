@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memoryd/memoryd/internal/testenv"
 	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/app"
 	"github.com/memoryd/memoryd/server/auth"
@@ -32,20 +33,20 @@ func TestIdleStreamSurvives120s(t *testing.T) {
 	const idle = 125 * time.Second
 	addr, key, _ := runApp(t)
 	c := openAppStream(t, addr, key)
-	defer c.close()
+	defer c.Close()
 	start := time.Now()
 	heartbeats, keepalives := 0, 0
 	deadline := time.After(idle)
 	for waiting := true; waiting; {
 		select {
-		case m, ok := <-c.msgs:
+		case m, ok := <-c.Messages():
 			if !ok {
-				t.Fatalf("the stream ended after %s idle: %v", time.Since(start).Round(time.Second), <-c.done)
+				t.Fatalf("the stream ended after %s idle: %v", time.Since(start).Round(time.Second), c.Err())
 			}
 			switch {
-			case m.event == "heartbeat":
+			case m.Event == "heartbeat":
 				heartbeats++
-			case m.comment != "":
+			case m.IsComment():
 				keepalives++
 			}
 		case <-deadline:
@@ -57,12 +58,12 @@ func TestIdleStreamSurvives120s(t *testing.T) {
 		t.Fatalf("%d heartbeats in %s, want one every 30 s", heartbeats, idle)
 	}
 	post(t, addr, key, `{"id":"after-idle","text":"still there"}`)
-	m := c.nextData(t)
-	for m.event == memoryd.EventUserActivity { // the stream's own connect
-		m = c.nextData(t)
+	m := c.NextData(t)
+	for m.Event == memoryd.EventUserActivity { // the stream's own connect
+		m = c.NextData(t)
 	}
-	if m.event != memoryd.EventMemoryCreated {
-		t.Fatalf("after the idle period got %q, want memory.created", m.event)
+	if m.Event != memoryd.EventMemoryCreated {
+		t.Fatalf("after the idle period got %q, want memory.created", m.Event)
 	}
 }
 
@@ -120,16 +121,16 @@ func runApp(t *testing.T) (addr, key string, stop func() error) {
 func TestAppShutdownEndsStreams(t *testing.T) {
 	addr, key, stop := runApp(t)
 	c := openAppStream(t, addr, key)
-	defer c.close()
+	defer c.Close()
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	endsWithUnavailable(t, c.expectEnd(t))
+	endsWithUnavailable(t, c.ExpectEnd(t))
 	select {
 	case err := <-stopped:
 		if err != nil {
 			t.Fatalf("app.Run: %v", err)
 		}
-	case <-time.After(waitLimit):
+	case <-time.After(testenv.WaitLimit):
 		t.Fatal("app.Run did not return")
 	}
 }
@@ -151,23 +152,8 @@ func post(t *testing.T, addr, key, body string) {
 }
 
 // openAppStream opens a stream on the app at addr and reads its welcome.
-func openAppStream(t *testing.T, addr, key string) *sseClient {
+func openAppStream(t *testing.T, addr, key string) *testenv.SSE {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/stream", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	c := newSSEClient(resp)
-	if m := c.next(t); m.event != "welcome" {
-		c.close()
-		t.Fatalf("first event %q", m.event)
-	}
+	c, _ := testenv.OpenStream(t, http.DefaultClient, "http://"+addr, key, "", nil)
 	return c
 }

@@ -21,6 +21,7 @@ type Stream struct {
 	hub     *hub
 	tickets *tickets
 	reg     *registry
+	keys    *keyWatch
 	meter   *meter
 	proc    *procSampler
 	// searchCheck reports the search engine's health (nil: always healthy).
@@ -53,7 +54,7 @@ func WithSearchCheck(f func(context.Context) error) Option {
 // stream serves connections at once; Run starts following the log.
 func New(ctx context.Context, st Store, cfg Config, opts ...Option) (*Stream, error) {
 	cfg = cfg.withDefaults()
-	s := &Stream{cfg: cfg, store: st, log: slog.Default(), reg: newRegistry(),
+	s := &Stream{cfg: cfg, store: st, log: slog.Default(), reg: newRegistry(), keys: newKeyWatch(),
 		meter: &meter{}, proc: newProcSampler(), closing: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
@@ -72,15 +73,16 @@ func New(ctx context.Context, st Store, cfg Config, opts ...Option) (*Stream, er
 // Close: each sends its `error` event within a short write deadline.
 const closeGrace = 10 * time.Second
 
-// Run follows the log, publishes snapshots and prunes the log until ctx
-// ends; then it closes every open stream (as Close does) and waits for
-// them to end, up to closeGrace: streams taken over from net/http
-// (hijacked) are not waited for by http.Server.Shutdown, and they still
-// use the store as they end.
+// Run follows the log, publishes snapshots, checks the keys of open
+// streams and prunes the log until ctx ends; then it closes every open
+// stream (as Close does) and waits for them to end, up to closeGrace:
+// streams taken over from net/http (hijacked) are not waited for by
+// http.Server.Shutdown, and they still use the store as they end.
 func (s *Stream) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.hub.run(ctx) })
 	wg.Go(func() { s.runSnapshots(ctx) })
+	wg.Go(func() { s.runKeyCheck(ctx) })
 	if s.cfg.PruneInterval > 0 {
 		wg.Go(func() { s.runPruner(ctx) })
 	}

@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
 	ev "github.com/memoryd/memoryd/gen/events"
+	"github.com/memoryd/memoryd/internal/testenv"
 	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/store"
 )
 
 func TestWelcomeFirstAndHeaders(t *testing.T) {
-	e := newEnv(t, quiet())
-	resp := e.get(e.keyA, q("events", "memory.created,memory.deleted", "filters[user_id]", "u1", "heartbeat", "40"), nil)
+	e := newEnv(t, testenv.Quiet())
+	resp := e.GetStream(e.KeyA, q("events", "memory.created,memory.deleted", "filters[user_id]", "u1", "heartbeat", "40"), nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -29,17 +29,17 @@ func TestWelcomeFirstAndHeaders(t *testing.T) {
 	if resp.Header.Get("Content-Encoding") != "" {
 		t.Error("the stream must not be compressed")
 	}
-	c := newSSEClient(resp)
-	defer c.close()
-	if r := c.raw(t); r.retry != "3000" {
+	c := testenv.NewSSE(resp)
+	defer c.Close()
+	if r := c.Raw(t); !r.IsRetry() || r.Retry != 3000 {
 		t.Fatalf("first message %+v, want retry: 3000", r)
 	}
-	m := c.next(t)
+	m := c.Next(t)
 	var w ev.Welcome
-	m.decode(t, &w)
-	if m.event != "welcome" || w.Heartbeat != 40 || w.Workspace != "a" || w.Filters["user_id"] != "u1" ||
+	m.Decode(t, &w)
+	if m.Event != "welcome" || w.Heartbeat != 40 || w.Workspace != "a" || w.Filters["user_id"] != "u1" ||
 		fmt.Sprint(w.Events) != "[memory.created memory.deleted]" || w.ConnectionId == "" || w.Retry != 3000 {
-		t.Fatalf("welcome %s %+v", m.event, w)
+		t.Fatalf("welcome %s %+v", m.Event, w)
 	}
 	if w.Position != w.Head || seqOf(t, w.Position, e.epoch()) != 0 {
 		t.Fatalf("a fresh stream starts at the end: position %q head %q", w.Position, w.Head)
@@ -47,64 +47,64 @@ func TestWelcomeFirstAndHeaders(t *testing.T) {
 }
 
 func TestLiveEvents(t *testing.T) {
-	e := newEnv(t, quiet())
-	c, _ := e.open(e.keyA, "", nil)
+	e := newEnv(t, testenv.Quiet())
+	c, _ := e.OpenStream(e.KeyA, "", nil)
 	created := e.create("a", "mem_1", map[string]any{"user_id": "u1"})
-	expectEvent(t, c.nextData(t), created, e.epoch())
+	expectEvent(t, c.NextData(t), created, e.epoch())
 	deleted := e.remove("a", "mem_1")
-	expectEvent(t, c.nextData(t), deleted, e.epoch())
+	expectEvent(t, c.NextData(t), deleted, e.epoch())
 }
 
 func TestResumeReplaysExactlyTheMissedEvents(t *testing.T) {
-	e := newEnv(t, quiet())
+	e := newEnv(t, testenv.Quiet())
 	epoch := e.epoch()
-	c, _ := e.open(e.keyA, "", nil)
+	c, _ := e.OpenStream(e.KeyA, "", nil)
 	var evs []*memoryd.Event
 	for i := range 3 {
 		evs = append(evs, e.create("a", fmt.Sprint("mem_", i), nil))
 	}
 	var ids []string
 	for _, want := range evs {
-		m := c.nextData(t)
+		m := c.NextData(t)
 		expectEvent(t, m, want, epoch)
-		ids = append(ids, m.id)
+		ids = append(ids, m.ID)
 	}
-	c.close()
+	c.Close()
 	for i := 3; i < 6; i++ {
 		evs = append(evs, e.create("a", fmt.Sprint("mem_", i), nil))
 	}
 	for _, via := range []string{"header", "query"} {
 		t.Run(via, func(t *testing.T) {
-			var c *sseClient
+			var c *testenv.SSE
 			var w ev.Welcome
 			if via == "header" {
 				// The stale query parameter loses to the header, as on an
 				// EventSource reconnection.
-				c, w = e.open(e.keyA, q("last_event_id", ids[2]), map[string]string{"Last-Event-ID": ids[0]})
+				c, w = e.OpenStream(e.KeyA, q("last_event_id", ids[2]), map[string]string{"Last-Event-ID": ids[0]})
 			} else {
-				c, w = e.open(e.keyA, q("last_event_id", ids[0]), nil)
+				c, w = e.OpenStream(e.KeyA, q("last_event_id", ids[0]), nil)
 			}
-			defer c.close()
+			defer c.Close()
 			if w.Position != ids[0] {
 				t.Fatalf("welcome position %q, want the resumed one %q", w.Position, ids[0])
 			}
 			for _, want := range evs[1:] {
-				expectEvent(t, c.nextData(t), want, epoch)
+				expectEvent(t, c.NextData(t), want, epoch)
 			}
 			live := e.create("a", "mem_live_"+via, nil)
 			evs = append(evs, live)
-			expectEvent(t, c.nextData(t), live, epoch)
+			expectEvent(t, c.NextData(t), live, epoch)
 		})
 	}
 }
 
 func TestResumeOlderThanTheRingReadsTheStore(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.RingSize = 4
 	cfg.ReadBatch = 3
 	e := newEnv(t, cfg)
 	epoch := e.epoch()
-	c, _ := e.open(e.keyA, "", nil)
+	c, _ := e.OpenStream(e.KeyA, "", nil)
 	var evs []*memoryd.Event
 	for i := range 20 {
 		ws := "a"
@@ -113,64 +113,64 @@ func TestResumeOlderThanTheRingReadsTheStore(t *testing.T) {
 		}
 		evs = append(evs, e.create(ws, fmt.Sprint("mem_", i), nil))
 	}
-	var first message
+	var first testenv.Message
 	for i, want := range evs {
 		if want.Workspace != "a" {
 			continue
 		}
-		m := c.nextData(t)
+		m := c.NextData(t)
 		expectEvent(t, m, want, epoch)
 		if i == 1 {
 			first = m
 		}
 	}
-	c.close()
-	c2, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": first.id})
+	c.Close()
+	c2, _ := e.OpenStream(e.KeyA, "", map[string]string{"Last-Event-ID": first.ID})
 	for _, want := range evs[2:] {
 		if want.Workspace == "a" {
-			expectEvent(t, c2.nextData(t), want, epoch)
+			expectEvent(t, c2.NextData(t), want, epoch)
 		}
 	}
 	live := e.create("a", "mem_live", nil)
-	expectEvent(t, c2.nextData(t), live, epoch)
+	expectEvent(t, c2.NextData(t), live, epoch)
 }
 
 func TestUnusablePositionRestarts(t *testing.T) {
-	e := newEnv(t, quiet())
+	e := newEnv(t, testenv.Quiet())
 	epoch := e.epoch()
 	var last *memoryd.Event
 	for i := range 5 {
 		last = e.create("a", fmt.Sprint("mem_", i), nil)
 	}
-	if _, err := e.st.PruneEvents(context.Background(), time.Time{}, 2); err != nil {
+	if _, err := e.Store.PruneEvents(context.Background(), time.Time{}, 2); err != nil {
 		t.Fatal(err)
 	}
 	cases := map[ev.RestartReason]string{
 		ev.Malformed:    "not-a-position",
-		ev.ForeignEpoch: position("another-epoch", 1),
-		ev.Future:       position(epoch, last.Seq+100),
-		ev.Pruned:       position(epoch, 1),
+		ev.ForeignEpoch: testenv.Position("another-epoch", 1),
+		ev.Future:       testenv.Position(epoch, last.Seq+100),
+		ev.Pruned:       testenv.Position(epoch, 1),
 	}
 	for reason, pos := range cases {
 		t.Run(string(reason), func(t *testing.T) {
-			c, w := e.open(e.keyA, "", map[string]string{"Last-Event-ID": pos})
-			defer c.close()
-			m := c.next(t)
+			c, w := e.OpenStream(e.KeyA, "", map[string]string{"Last-Event-ID": pos})
+			defer c.Close()
+			m := c.Next(t)
 			var r ev.Restart
-			m.decode(t, &r)
-			if m.event != "restart" || r.Reason != reason || r.Position != w.Head || m.id != w.Head || r.Message == "" {
-				t.Fatalf("got %s %+v id %q, want restart %s at %q", m.event, r, m.id, reason, w.Head)
+			m.Decode(t, &r)
+			if m.Event != "restart" || r.Reason != reason || r.Position != w.Head || m.ID != w.Head || r.Message == "" {
+				t.Fatalf("got %s %+v id %q, want restart %s at %q", m.Event, r, m.ID, reason, w.Head)
 			}
 			live := e.create("a", "mem_after_"+string(reason), nil)
-			expectEvent(t, c.nextData(t), live, epoch)
+			expectEvent(t, c.NextData(t), live, epoch)
 		})
 	}
 	// The last retained positions are still usable: no restart, and the
 	// next event is the one after.
-	c, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": position(epoch, last.Seq-2)})
-	m := c.nextData(t)
-	if m.event != memoryd.EventMemoryCreated || seqOf(t, m.id, epoch) != last.Seq-1 {
-		t.Fatalf("got %s %s, want the event after the oldest kept position", m.event, m.id)
+	c, _ := e.OpenStream(e.KeyA, "", map[string]string{"Last-Event-ID": testenv.Position(epoch, last.Seq-2)})
+	m := c.NextData(t)
+	if m.Event != memoryd.EventMemoryCreated || seqOf(t, m.ID, epoch) != last.Seq-1 {
+		t.Fatalf("got %s %s, want the event after the oldest kept position", m.Event, m.ID)
 	}
 }
 
@@ -184,69 +184,69 @@ func TestEndIsTheLogsHead(t *testing.T) {
 		"no position": nil, "malformed": {"Last-Event-ID": "not-a-position"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := quiet()
+			cfg := testenv.Quiet()
 			cfg.PollInterval = time.Hour
 			e := newEnv(t, cfg)
 			epoch := e.epoch()
-			other, err := store.Open(context.Background(), e.dsn)
+			other, err := store.Open(context.Background(), e.DSN)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer other.Close()
-			head := (&env{t: t, st: other}).create("a", "mem_elsewhere", nil).Seq
-			c, w := e.open(e.keyA, "", hdr)
-			defer c.close()
-			if want := position(epoch, head); w.Position != want || w.Head != want {
+			head := createIn(t, other, "a", "mem_elsewhere", nil).Seq
+			c, w := e.OpenStream(e.KeyA, "", hdr)
+			defer c.Close()
+			if want := testenv.Position(epoch, head); w.Position != want || w.Head != want {
 				t.Fatalf("welcome at %q, head %q; want both at the log's head %q", w.Position, w.Head, want)
 			}
 			if hdr != nil {
-				if m := c.next(t); m.event != "restart" || m.id != position(epoch, head) {
-					t.Fatalf("got %s %s, want restart at %s", m.event, m.id, position(epoch, head))
+				if m := c.Next(t); m.Event != "restart" || m.ID != testenv.Position(epoch, head) {
+					t.Fatalf("got %s %s, want restart at %s", m.Event, m.ID, testenv.Position(epoch, head))
 				}
 			}
 			live := e.create("a", "mem_live", nil)
-			expectEvent(t, c.nextData(t), live, epoch)
+			expectEvent(t, c.NextData(t), live, epoch)
 		})
 	}
 }
 
 func TestRefusals(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.MinHeartbeat = 30 * time.Second
 	e := newEnv(t, cfg)
-	e.expectStatus(e.get(e.keyA, "", map[string]string{"Accept": "application/json"}), 406, "NOT_ACCEPTABLE")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, "", map[string]string{"Accept": "application/json"}), 406, "NOT_ACCEPTABLE")
 	// 406 is checked before the parameters.
-	e.expectStatus(e.get(e.keyA, q("events", "bogus"), map[string]string{"Accept": "text/html"}), 406, "NOT_ACCEPTABLE")
-	e.expectStatus(e.get(e.keyA, q("events", "memory.created,bogus"), nil), 400, "INVALID_REQUEST")
-	e.expectStatus(e.get(e.keyA, q("heartbeat", "10"), nil), 400, "INVALID_REQUEST")
-	e.expectStatus(e.get(e.keyA, q("filters", "x"), nil), 400, "INVALID_REQUEST")
-	e.expectStatus(e.get("", "", nil), 401, "UNAUTHORIZED")
-	e.expectStatus(e.get(e.keyA, "", map[string]string{"X-Workspace-ID": "b"}), 403, "FORBIDDEN")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, q("events", "bogus"), map[string]string{"Accept": "text/html"}), 406, "NOT_ACCEPTABLE")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, q("events", "memory.created,bogus"), nil), 400, "INVALID_REQUEST")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, q("heartbeat", "10"), nil), 400, "INVALID_REQUEST")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, q("filters", "x"), nil), 400, "INVALID_REQUEST")
+	testenv.ExpectStatus(t, e.GetStream("", "", nil), 401, "UNAUTHORIZED")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, "", map[string]string{"X-Workspace-ID": "b"}), 403, "FORBIDDEN")
 	for _, accept := range []string{"*/*", "text/*", "text/event-stream"} {
-		c, _ := e.open(e.keyA, "", map[string]string{"Accept": accept})
-		c.close()
+		c, _ := e.OpenStream(e.KeyA, "", map[string]string{"Accept": accept})
+		c.Close()
 	}
 }
 
 func TestConnectionLimitPerKey(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.MaxStreamsPerKey = 2
 	e := newEnv(t, cfg)
-	c1, _ := e.open(e.keyA, "", nil)
-	c2, _ := e.open(e.keyA, "", map[string]string{"X-Workspace-ID": "a2"})
-	resp := e.get(e.keyA, "", nil)
-	body := e.expectStatus(resp, 429, "RATE_LIMITED")
+	c1, _ := e.OpenStream(e.KeyA, "", nil)
+	c2, _ := e.OpenStream(e.KeyA, "", map[string]string{"X-Workspace-ID": "a2"})
+	resp := e.GetStream(e.KeyA, "", nil)
+	body := testenv.ExpectStatus(t, resp, 429, "RATE_LIMITED")
 	if resp.Header.Get("Retry-After") == "" || body["retry_after"] == nil {
 		t.Fatalf("429 without retry_after: %v %v", resp.Header, body)
 	}
 	// Another key is not affected.
-	c3, _ := e.open(e.keyB, "", nil)
-	defer c3.close()
-	c1.close()
-	c2.close()
+	c3, _ := e.OpenStream(e.KeyB, "", nil)
+	defer c3.Close()
+	c1.Close()
+	c2.Close()
 	// A slot frees once the server notices the close.
 	for i := 0; ; i++ {
-		resp := e.get(e.keyA, "", nil)
+		resp := e.GetStream(e.KeyA, "", nil)
 		if resp.StatusCode == 200 {
 			resp.Body.Close()
 			break
@@ -260,158 +260,158 @@ func TestConnectionLimitPerKey(t *testing.T) {
 }
 
 func TestWorkspaceIsolation(t *testing.T) {
-	e := newEnv(t, quiet())
+	e := newEnv(t, testenv.Quiet())
 	epoch := e.epoch()
-	ca, _ := e.open(e.keyA, "", nil)
-	ca2, _ := e.open(e.keyA, "", map[string]string{"X-Workspace-ID": "a2"})
-	cb, _ := e.open(e.keyB, "", nil)
+	ca, _ := e.OpenStream(e.KeyA, "", nil)
+	ca2, _ := e.OpenStream(e.KeyA, "", map[string]string{"X-Workspace-ID": "a2"})
+	cb, _ := e.OpenStream(e.KeyB, "", nil)
 	inB := e.create("b", "mem_b", nil)
 	inA2 := e.create("a2", "mem_a2", nil)
 	inA := e.create("a", "mem_a", nil)
-	expectEvent(t, ca.nextData(t), inA, epoch)
-	expectEvent(t, ca2.nextData(t), inA2, epoch)
-	expectEvent(t, cb.nextData(t), inB, epoch)
+	expectEvent(t, ca.NextData(t), inA, epoch)
+	expectEvent(t, ca2.NextData(t), inA2, epoch)
+	expectEvent(t, cb.NextData(t), inB, epoch)
 	// And a resume of b's position from a's stream only replays a's events.
-	c, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": position(epoch, 0)})
-	expectEvent(t, c.nextData(t), inA, epoch)
+	c, _ := e.OpenStream(e.KeyA, "", map[string]string{"Last-Event-ID": testenv.Position(epoch, 0)})
+	expectEvent(t, c.NextData(t), inA, epoch)
 }
 
 func TestEventsAndMetadataFilters(t *testing.T) {
-	e := newEnv(t, quiet())
+	e := newEnv(t, testenv.Quiet())
 	epoch := e.epoch()
-	onlyDeletes, _ := e.open(e.keyA, q("events", "memory.deleted"), nil)
-	onlyU1, _ := e.open(e.keyA, q("filters[user_id]", "u1"), nil)
-	tagged, _ := e.open(e.keyA, q("filters[tags]", "work", "events", "memory.created"), nil)
+	onlyDeletes, _ := e.OpenStream(e.KeyA, q("events", "memory.deleted"), nil)
+	onlyU1, _ := e.OpenStream(e.KeyA, q("filters[user_id]", "u1"), nil)
+	tagged, _ := e.OpenStream(e.KeyA, q("filters[tags]", "work", "events", "memory.created"), nil)
 	e.create("a", "mem_u2", map[string]any{"user_id": "u2"})
 	u1 := e.create("a", "mem_u1", map[string]any{"user_id": "u1", "tags": []any{"home", "work"}})
 	del := e.remove("a", "mem_u2")
-	expectEvent(t, onlyDeletes.nextData(t), del, epoch)
-	expectEvent(t, onlyU1.nextData(t), u1, epoch)
-	expectEvent(t, tagged.nextData(t), u1, epoch)
+	expectEvent(t, onlyDeletes.NextData(t), del, epoch)
+	expectEvent(t, onlyU1.NextData(t), u1, epoch)
+	expectEvent(t, tagged.NextData(t), u1, epoch)
 	// The deletion carries no user_id: the user_id filter skips it.
 	after := e.create("a", "mem_u1b", map[string]any{"user_id": "u1"})
-	expectEvent(t, onlyU1.nextData(t), after, epoch)
+	expectEvent(t, onlyU1.NextData(t), after, epoch)
 }
 
 func TestHeartbeatPositionResumesAFilteredStream(t *testing.T) {
-	e := newEnv(t, quiet())
+	e := newEnv(t, testenv.Quiet())
 	epoch := e.epoch()
-	c, w := e.open(e.keyA, q("events", "memory.deleted", "heartbeat", "1"), nil)
+	c, w := e.OpenStream(e.KeyA, q("events", "memory.deleted", "heartbeat", "1"), nil)
 	var last *memoryd.Event
 	for i := range 3 {
 		last = e.create("a", fmt.Sprint("mem_", i), nil) // filtered out
 	}
 	// Heartbeats follow the cursor past the filtered events.
 	var hb ev.Heartbeat
-	var m message
+	var m testenv.Message
 	for {
-		m = c.next(t)
-		if m.event != "heartbeat" {
-			t.Fatalf("unexpected %s", m.event)
+		m = c.Next(t)
+		if m.Event != "heartbeat" {
+			t.Fatalf("unexpected %s", m.Event)
 		}
-		m.decode(t, &hb)
+		m.Decode(t, &hb)
 		if seqOf(t, hb.Position, epoch) == last.Seq {
 			break
 		}
 	}
-	if m.id != hb.Position || hb.ConnectionId != w.ConnectionId || hb.Status != ev.HeartbeatStatusHealthy {
-		t.Fatalf("heartbeat id %q data %+v", m.id, hb)
+	if m.ID != hb.Position || hb.ConnectionId != w.ConnectionId || hb.Status != ev.HeartbeatStatusHealthy {
+		t.Fatalf("heartbeat id %q data %+v", m.ID, hb)
 	}
-	c.close()
+	c.Close()
 	del := e.remove("a", "mem_1")
-	c2, w2 := e.open(e.keyA, q("events", "memory.deleted"), map[string]string{"Last-Event-ID": m.id})
-	if w2.Position != m.id {
-		t.Fatalf("resumed at %q, want %q", w2.Position, m.id)
+	c2, w2 := e.OpenStream(e.KeyA, q("events", "memory.deleted"), map[string]string{"Last-Event-ID": m.ID})
+	if w2.Position != m.ID {
+		t.Fatalf("resumed at %q, want %q", w2.Position, m.ID)
 	}
-	expectEvent(t, c2.nextData(t), del, epoch)
+	expectEvent(t, c2.NextData(t), del, epoch)
 }
 
 func TestPacingDelaysButNeverDrops(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.EventsPerMinute = 1200 // 20 per second
 	cfg.PaceBurst = 2
 	e := newEnv(t, cfg)
 	epoch := e.epoch()
-	c, _ := e.open(e.keyA, "", nil)
+	c, _ := e.OpenStream(e.KeyA, "", nil)
 	var evs []*memoryd.Event
 	for i := range 30 {
 		evs = append(evs, e.create("a", fmt.Sprint("mem_", i), nil))
 	}
 	for _, want := range evs {
-		expectEvent(t, c.nextData(t), want, epoch)
+		expectEvent(t, c.NextData(t), want, epoch)
 	}
 }
 
 func TestShutdownSendsAnErrorEvent(t *testing.T) {
-	e := newEnv(t, quiet())
-	c, _ := e.open(e.keyA, "", nil)
-	e.stream.Close()
-	if se := endsWithUnavailable(t, c.expectEnd(t)); se.RetryAfter != 3000 {
+	e := newEnv(t, testenv.Quiet())
+	c, _ := e.OpenStream(e.KeyA, "", nil)
+	e.Stream.Close()
+	if se := endsWithUnavailable(t, c.ExpectEnd(t)); se.RetryAfter != 3000 {
 		t.Fatalf("error event %+v", se)
 	}
-	e.expectStatus(e.get(e.keyA, "", nil), http.StatusServiceUnavailable, "UNAVAILABLE")
+	testenv.ExpectStatus(t, e.GetStream(e.KeyA, "", nil), http.StatusServiceUnavailable, "UNAVAILABLE")
 }
 
 func TestUserActivityIsLogged(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.DisableActivity = false
 	e := newEnv(t, cfg)
-	watcher, _ := e.open(e.keyA, q("events", "user.activity"), nil)
+	watcher, _ := e.OpenStream(e.KeyA, q("events", "user.activity"), nil)
 	// The watcher's own connect comes first.
 	var ua ev.UserActivity
-	watcher.nextData(t).decode(t, &ua)
+	watcher.NextData(t).Decode(t, &ua)
 	if ua.Action != ev.StreamConnected || ua.UserId != "user-a" {
 		t.Fatalf("first activity %+v", ua)
 	}
-	other, w := e.open(e.keyA, "", nil)
-	m := watcher.nextData(t)
-	m.decode(t, &ua)
-	if m.event != "user.activity" || ua.Action != ev.StreamConnected || ua.ConnectionId == nil || *ua.ConnectionId != w.ConnectionId {
-		t.Fatalf("got %s %+v", m.event, ua)
+	other, w := e.OpenStream(e.KeyA, "", nil)
+	m := watcher.NextData(t)
+	m.Decode(t, &ua)
+	if m.Event != "user.activity" || ua.Action != ev.StreamConnected || ua.ConnectionId == nil || *ua.ConnectionId != w.ConnectionId {
+		t.Fatalf("got %s %+v", m.Event, ua)
 	}
-	other.close()
-	m = watcher.nextData(t)
-	m.decode(t, &ua)
+	other.Close()
+	m = watcher.NextData(t)
+	m.Decode(t, &ua)
 	if ua.Action != ev.StreamDisconnected || *ua.ConnectionId != w.ConnectionId {
 		t.Fatalf("got %+v", ua)
 	}
 	// Replayable: a resume from before sees them again.
-	c, _ := e.open(e.keyA, q("events", "user.activity"), map[string]string{"Last-Event-ID": position(e.epoch(), 0)})
-	c.nextData(t).decode(t, &ua)
+	c, _ := e.OpenStream(e.KeyA, q("events", "user.activity"), map[string]string{"Last-Event-ID": testenv.Position(e.epoch(), 0)})
+	c.NextData(t).Decode(t, &ua)
 	if ua.Action != ev.StreamConnected {
 		t.Fatalf("replayed %+v", ua)
 	}
 }
 
 func TestSnapshotsAndKeepalive(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.SnapshotInterval = 150 * time.Millisecond
 	cfg.Keepalive = 20 * time.Millisecond
 	e := newEnv(t, cfg)
-	c, w := e.open(e.keyA, q("events", "system.health,analytics.update"), nil)
+	c, w := e.OpenStream(e.KeyA, q("events", "system.health,analytics.update"), nil)
 	e.create("a", "mem_1", nil)
 	var health ev.SystemHealth
 	var an ev.AnalyticsUpdate
 	sawHealth, sawKeepalive := false, false
 	for !sawHealth || an.Counters.MemoriesCreated == 0 || !sawKeepalive {
-		m := c.raw(t)
+		m := c.Raw(t)
 		switch {
-		case m.comment == "keepalive":
+		case m.IsComment() && m.Comment == "keepalive":
 			sawKeepalive = true
-		case m.event == "system.health":
-			m.decode(t, &health)
+		case m.Event == "system.health":
+			m.Decode(t, &health)
 			sawHealth = true
 			// Snapshots carry the connection's current position: at or
 			// after welcome's, since filtered events advance it too.
-			if seqOf(t, m.id, e.epoch()) < seqOf(t, w.Position, e.epoch()) {
-				t.Fatalf("snapshot id %q is before the connection's position %q", m.id, w.Position)
+			if seqOf(t, m.ID, e.epoch()) < seqOf(t, w.Position, e.epoch()) {
+				t.Fatalf("snapshot id %q is before the connection's position %q", m.ID, w.Position)
 			}
-		case m.event == "analytics.update":
-			m.decode(t, &an)
+		case m.Event == "analytics.update":
+			m.Decode(t, &an)
 			if an.Workspace != "a" || an.ActiveStreams != 1 || an.PeriodSeconds != 0 {
 				t.Fatalf("analytics %+v", an)
 			}
-		case m.event == "memory.created":
+		case m.Event == "memory.created":
 			t.Fatal("memory.created was not subscribed")
 		}
 	}
@@ -422,9 +422,9 @@ func TestSnapshotsAndKeepalive(t *testing.T) {
 }
 
 func TestTickets(t *testing.T) {
-	e := newEnv(t, quiet())
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/stream/tickets", nil)
-	req.Header.Set("Authorization", "Bearer "+e.keyA)
+	e := newEnv(t, testenv.Quiet())
+	req, _ := http.NewRequest(http.MethodPost, e.Srv.URL+"/api/v1/stream/tickets", nil)
+	req.Header.Set("Authorization", "Bearer "+e.KeyA)
 	req.Header.Set("X-Workspace-ID", "a2")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 201 {
@@ -440,54 +440,58 @@ func TestTickets(t *testing.T) {
 	}
 	// Usable several times (EventSource reconnections), for its workspace.
 	for range 2 {
-		c, w := e.open("", q("ticket", tk.Ticket), nil)
+		c, w := e.OpenStream("", q("ticket", tk.Ticket), nil)
 		if w.Workspace != "a2" {
 			t.Fatalf("ticket stream in %q", w.Workspace)
 		}
-		c.close()
+		c.Close()
 	}
 	forged := tk.Ticket[:len(tk.Ticket)-2] + "xx"
-	e.expectStatus(e.get("", q("ticket", forged), nil), 401, "UNAUTHORIZED")
-	e.expectStatus(e.get("", q("ticket", "st_"), nil), 401, "UNAUTHORIZED")
-	e.expectStatus(e.get("", q("ticket", tk.Ticket), map[string]string{"X-Workspace-ID": "a"}), 403, "FORBIDDEN")
+	testenv.ExpectStatus(t, e.GetStream("", q("ticket", forged), nil), 401, "UNAUTHORIZED")
+	testenv.ExpectStatus(t, e.GetStream("", q("ticket", "st_"), nil), 401, "UNAUTHORIZED")
+	testenv.ExpectStatus(t, e.GetStream("", q("ticket", tk.Ticket), map[string]string{"X-Workspace-ID": "a"}), 403, "FORBIDDEN")
 	// Revoking the key kills its tickets at once.
-	keys, _ := e.st.ListKeys(context.Background())
+	keys, _ := e.Store.ListKeys(context.Background())
 	for _, k := range keys {
 		if k.User == "user-a" {
-			if err := e.st.RevokeKey(context.Background(), k.ID); err != nil {
+			if err := e.Store.RevokeKey(context.Background(), k.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	e.expectStatus(e.get("", q("ticket", tk.Ticket), nil), 401, "UNAUTHORIZED")
+	testenv.ExpectStatus(t, e.GetStream("", q("ticket", tk.Ticket), nil), 401, "UNAUTHORIZED")
 }
 
 func TestTwoNodesShareTheLog(t *testing.T) {
-	// A second Stream over another handle on the same database, as a
-	// second node: it has no in-process wake-up from the first, so it
-	// relies on the poll fallback.
-	cfg := quiet()
+	// A write through another handle on the same database, as a second
+	// node's: it does not wake this node's hub, which finds it by its
+	// poll.
+	cfg := testenv.Quiet()
 	cfg.PollInterval = 20 * time.Millisecond
 	e := newEnv(t, cfg)
-	c, _ := e.open(e.keyA, "", nil)
-	ev1 := e.create("a", "mem_1", nil)
-	expectEvent(t, c.nextData(t), ev1, e.epoch())
-	_ = strconv.Itoa
+	other, err := store.Open(context.Background(), e.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	c, _ := e.OpenStream(e.KeyA, "", nil)
+	elsewhere := createIn(t, other, "a", "mem_elsewhere", nil)
+	expectEvent(t, c.NextData(t), elsewhere, e.epoch())
 }
 
 // A workspace with no stream open at the last snapshot round still gets
 // its analytics.update at once, with zero counters, not a period later.
 func TestAnalyticsForANewWorkspaceAtOnce(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.SnapshotInterval = time.Hour
 	e := newEnv(t, cfg)
-	c, _ := e.open(e.keyB, q("events", "analytics.update"), nil)
+	c, _ := e.OpenStream(e.KeyB, q("events", "analytics.update"), nil)
 	var an ev.AnalyticsUpdate
-	m := c.next(t)
-	if m.event != "analytics.update" {
-		t.Fatalf("got %s, want analytics.update", m.event)
+	m := c.Next(t)
+	if m.Event != "analytics.update" {
+		t.Fatalf("got %s, want analytics.update", m.Event)
 	}
-	m.decode(t, &an)
+	m.Decode(t, &an)
 	if an.Workspace != "b" || an.ActiveStreams != 1 || an.Counters.MemoriesCreated != 0 {
 		t.Fatalf("analytics %+v", an)
 	}
@@ -497,22 +501,22 @@ func TestAnalyticsForANewWorkspaceAtOnce(t *testing.T) {
 // connects) is delivered unpaced; live events after it are paced. At 60
 // events a minute, 200 paced events would take over three minutes.
 func TestCatchUpIsNotPaced(t *testing.T) {
-	cfg := quiet()
+	cfg := testenv.Quiet()
 	cfg.EventsPerMinute = 60 // one a second
 	cfg.PaceBurst = 3
 	e := newEnv(t, cfg)
 	epoch := e.epoch()
-	from := e.stream.Head()
+	from := e.Stream.Head()
 	var missed []*memoryd.Event
 	for i := range 200 {
 		missed = append(missed, e.create("a", fmt.Sprint("mem_", i), nil))
 	}
-	c, _ := e.open(e.keyA, "", map[string]string{"Last-Event-ID": from})
-	deadline := time.Now().Add(waitLimit)
+	c, _ := e.OpenStream(e.KeyA, "", map[string]string{"Last-Event-ID": from})
+	deadline := time.Now().Add(testenv.WaitLimit)
 	for i, want := range missed {
-		expectEvent(t, c.nextData(t), want, epoch)
+		expectEvent(t, c.NextData(t), want, epoch)
 		if time.Now().After(deadline) {
-			t.Fatalf("the catch-up is paced: %d of %d events after %s", i+1, len(missed), waitLimit)
+			t.Fatalf("the catch-up is paced: %d of %d events after %s", i+1, len(missed), testenv.WaitLimit)
 		}
 	}
 	// Live: the burst goes out at once, the next event waits its turn. At
@@ -527,9 +531,9 @@ func TestCatchUpIsNotPaced(t *testing.T) {
 		live = append(live, e.create("a", fmt.Sprint("live_", i), nil))
 	}
 	for _, want := range live[:cfg.PaceBurst] {
-		expectEvent(t, c.nextData(t), want, epoch)
+		expectEvent(t, c.NextData(t), want, epoch)
 	}
-	expectEvent(t, c.nextData(t), live[cfg.PaceBurst], epoch)
+	expectEvent(t, c.NextData(t), live[cfg.PaceBurst], epoch)
 	if waited := time.Since(start); waited < 900*time.Millisecond {
 		t.Fatalf("the event after the burst came %s after the first live write: live events are not paced", waited)
 	}
@@ -538,16 +542,16 @@ func TestCatchUpIsNotPaced(t *testing.T) {
 // endsWithUnavailable checks that a stream's last message is an `error`
 // event with code UNAVAILABLE and no id (it moves no resume point), and
 // returns it.
-func endsWithUnavailable(t *testing.T, rest []message) ev.StreamError {
+func endsWithUnavailable(t *testing.T, rest []testenv.Message) ev.StreamError {
 	t.Helper()
-	if len(rest) == 0 || rest[len(rest)-1].event != "error" {
+	if len(rest) == 0 || rest[len(rest)-1].Event != "error" {
 		t.Fatalf("stream ended with %+v, want an error event", rest)
 	}
 	last := rest[len(rest)-1]
 	var se ev.StreamError
-	last.decode(t, &se)
-	if se.Code != "UNAVAILABLE" || last.hasID {
-		t.Fatalf("error event %+v (has id: %v)", se, last.hasID)
+	last.Decode(t, &se)
+	if se.Code != "UNAVAILABLE" || last.HasID {
+		t.Fatalf("error event %+v (has id: %v)", se, last.HasID)
 	}
 	return se
 }

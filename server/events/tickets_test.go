@@ -18,7 +18,7 @@ func TestTicketSealing(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tk.now = func() time.Time { return now }
 	// Claims long enough that random ciphertext never contains them by
-	// chance (a 2-letter workspace showed up in about 1 ticket in 30).
+	// chance: a short one would, now and then, and fail the test.
 	const keyID, ws = "key_sealing_test_0001", "workspace_sealing_test"
 	p := &auth.Principal{Key: &memoryd.APIKey{ID: keyID, Hash: []byte("0123456789abcdef0123456789abcdef")}, Workspace: ws}
 	ticket, exp, err := tk.issue(p)
