@@ -161,11 +161,20 @@ func (e UpdateResultStatus) Valid() bool {
 
 // CreateMemoryRequest defines model for CreateMemoryRequest.
 type CreateMemoryRequest struct {
+	// Embedding A vector of the embedder's dimension; in requests it must be finite
+	// and not all zeros (cosine similarity is undefined for it).
 	Embedding *Embedding `json:"embedding,omitempty"`
-	Id        *MemoryID  `json:"id,omitempty"`
+
+	// Id Letters, digits and `_ . : -`, with at least one character other
+	// than `.` (`.` and `..` are path segments a URL cannot carry), and
+	// not `search` (the path of the search endpoint), so every id reads
+	// back at `/memory/{id}` as it was written.
+	Id *MemoryID `json:"id,omitempty"`
 
 	// Metadata Free-form JSON object. The keys `type`, `tags`, `source` and
 	// `timestamp` are indexed for filtering and must have these types.
+	// At most 32 levels of nesting (this object is level 1), at most
+	// 16384 bytes as compact JSON, at most 256 top-level keys.
 	Metadata *Metadata `json:"metadata,omitempty"`
 
 	// Text The memory's text (at most the server's text limit, 413 beyond).
@@ -174,11 +183,16 @@ type CreateMemoryRequest struct {
 
 // DeleteResult defines model for DeleteResult.
 type DeleteResult struct {
+	// DeletedId Letters, digits and `_ . : -`, with at least one character other
+	// than `.` (`.` and `..` are path segments a URL cannot carry), and
+	// not `search` (the path of the search endpoint), so every id reads
+	// back at `/memory/{id}` as it was written.
 	DeletedId MemoryID `json:"deleted_id"`
 	Success   bool     `json:"success"`
 }
 
-// Embedding defines model for Embedding.
+// Embedding A vector of the embedder's dimension; in requests it must be finite
+// and not all zeros (cosine similarity is undefined for it).
 type Embedding = []float32
 
 // Error defines model for Error.
@@ -207,14 +221,24 @@ type HealthStatus string
 
 // Memory defines model for Memory.
 type Memory struct {
-	CreatedAt      time.Time  `json:"created_at"`
-	CreatedBy      *string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy *string   `json:"created_by,omitempty"`
+
+	// Embedding A vector of the embedder's dimension; in requests it must be finite
+	// and not all zeros (cosine similarity is undefined for it).
 	Embedding      *Embedding `json:"embedding,omitempty"`
 	EmbeddingModel string     `json:"embedding_model"`
-	Id             MemoryID   `json:"id"`
+
+	// Id Letters, digits and `_ . : -`, with at least one character other
+	// than `.` (`.` and `..` are path segments a URL cannot carry), and
+	// not `search` (the path of the search endpoint), so every id reads
+	// back at `/memory/{id}` as it was written.
+	Id MemoryID `json:"id"`
 
 	// Metadata Free-form JSON object. The keys `type`, `tags`, `source` and
 	// `timestamp` are indexed for filtering and must have these types.
+	// At most 32 levels of nesting (this object is level 1), at most
+	// 16384 bytes as compact JSON, at most 256 top-level keys.
 	Metadata         Metadata  `json:"metadata"`
 	Text             string    `json:"text"`
 	UpdatedAt        time.Time `json:"updated_at"`
@@ -222,7 +246,10 @@ type Memory struct {
 	VectorDimensions int       `json:"vector_dimensions"`
 }
 
-// MemoryID defines model for MemoryID.
+// MemoryID Letters, digits and `_ . : -`, with at least one character other
+// than `.` (`.` and `..` are path segments a URL cannot carry), and
+// not `search` (the path of the search endpoint), so every id reads
+// back at `/memory/{id}` as it was written.
 type MemoryID = string
 
 // MemoryList defines model for MemoryList.
@@ -239,26 +266,34 @@ type MemoryList struct {
 
 // Metadata Free-form JSON object. The keys `type`, `tags`, `source` and
 // `timestamp` are indexed for filtering and must have these types.
+// At most 32 levels of nesting (this object is level 1), at most
+// 16384 bytes as compact JSON, at most 256 top-level keys.
 type Metadata = map[string]any
 
 // SearchFilters defines model for SearchFilters.
 type SearchFilters struct {
-	// Metadata Exact match on top-level metadata keys (string, number or boolean values).
+	// Metadata Exact match on top-level metadata keys (string, number, boolean
+	// or null values; at most 64 keys; keys and string values at most
+	// 256 characters).
 	Metadata *map[string]interface{} `json:"metadata,omitempty"`
 	Source   *string                 `json:"source,omitempty"`
 
-	// Tags Memories carrying every one of these tags.
+	// Tags Memories carrying every one of these tags (at most 64).
 	Tags *[]string `json:"tags,omitempty"`
 	Type *string   `json:"type,omitempty"`
 }
 
 // SearchRequest One of `query` or `embedding` is required.
 type SearchRequest struct {
+	// Embedding A vector of the embedder's dimension; in requests it must be finite
+	// and not all zeros (cosine similarity is undefined for it).
 	Embedding *Embedding         `json:"embedding,omitempty"`
 	Filters   *SearchFilters     `json:"filters,omitempty"`
 	Limit     *int               `json:"limit,omitempty"`
 	Mode      *SearchRequestMode `json:"mode,omitempty"`
-	Query     *string            `json:"query,omitempty"`
+
+	// Query Query text; `search.performed` carries its first 1024 bytes.
+	Query *string `json:"query,omitempty"`
 
 	// Threshold Minimum score of a result.
 	Threshold *float32 `json:"threshold,omitempty"`
@@ -290,10 +325,15 @@ type StoreResult struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// EmbeddingGenerated True when the server embedded the text (false for a supplied embedding).
-	EmbeddingGenerated bool              `json:"embedding_generated"`
-	EmbeddingModel     string            `json:"embedding_model"`
-	Id                 MemoryID          `json:"id"`
-	Status             StoreResultStatus `json:"status"`
+	EmbeddingGenerated bool   `json:"embedding_generated"`
+	EmbeddingModel     string `json:"embedding_model"`
+
+	// Id Letters, digits and `_ . : -`, with at least one character other
+	// than `.` (`.` and `..` are path segments a URL cannot carry), and
+	// not `search` (the path of the search endpoint), so every id reads
+	// back at `/memory/{id}` as it was written.
+	Id     MemoryID          `json:"id"`
+	Status StoreResultStatus `json:"status"`
 
 	// TokensUsed Tokens the embedder counted (0 for a supplied embedding).
 	TokensUsed       int       `json:"tokens_used"`
@@ -315,22 +355,31 @@ type StreamTicket struct {
 
 // UpdateMemoryRequest defines model for UpdateMemoryRequest.
 type UpdateMemoryRequest struct {
+	// Embedding A vector of the embedder's dimension; in requests it must be finite
+	// and not all zeros (cosine similarity is undefined for it).
 	Embedding *Embedding `json:"embedding,omitempty"`
 
 	// Metadata Free-form JSON object. The keys `type`, `tags`, `source` and
 	// `timestamp` are indexed for filtering and must have these types.
+	// At most 32 levels of nesting (this object is level 1), at most
+	// 16384 bytes as compact JSON, at most 256 top-level keys.
 	Metadata *Metadata `json:"metadata,omitempty"`
 	Text     *string   `json:"text,omitempty"`
 }
 
 // UpdateResult defines model for UpdateResult.
 type UpdateResult struct {
-	EmbeddingRegenerated bool               `json:"embedding_regenerated"`
-	Id                   MemoryID           `json:"id"`
-	Status               UpdateResultStatus `json:"status"`
-	TokensUsed           int                `json:"tokens_used"`
-	UpdatedAt            time.Time          `json:"updated_at"`
-	VectorDimensions     int                `json:"vector_dimensions"`
+	EmbeddingRegenerated bool `json:"embedding_regenerated"`
+
+	// Id Letters, digits and `_ . : -`, with at least one character other
+	// than `.` (`.` and `..` are path segments a URL cannot carry), and
+	// not `search` (the path of the search endpoint), so every id reads
+	// back at `/memory/{id}` as it was written.
+	Id               MemoryID           `json:"id"`
+	Status           UpdateResultStatus `json:"status"`
+	TokensUsed       int                `json:"tokens_used"`
+	UpdatedAt        time.Time          `json:"updated_at"`
+	VectorDimensions int                `json:"vector_dimensions"`
 }
 
 // UpdateResultStatus defines model for UpdateResult.Status.
@@ -380,10 +429,11 @@ type ListMemoriesParams struct {
 	// Source Only memories whose `metadata.source` equals this.
 	Source *string `form:"source,omitempty" json:"source,omitempty"`
 
-	// Tags Only memories carrying every one of these tags (repeat the parameter).
+	// Tags Only memories carrying every one of these tags (repeat the parameter; at most 64).
 	Tags *[]string `form:"tags,omitempty" json:"tags,omitempty"`
 
-	// Metadata Exact match on top-level metadata keys, e.g. `metadata[user_id]=u1`.
+	// Metadata Exact match on top-level metadata keys, e.g. `metadata[user_id]=u1`
+	// (at most 64 keys; keys and values at most 256 characters).
 	Metadata *map[string]string `json:"metadata,omitempty"`
 
 	// CreatedAfter Only memories created at or after this instant.
@@ -476,6 +526,9 @@ type UpdateMemoryJSONRequestBody = UpdateMemoryRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetAsyncAPI The AsyncAPI document of the stream's messages
+	// (GET /asyncapi.yaml)
+	GetAsyncAPI(w http.ResponseWriter, r *http.Request)
 	// GetHealth Liveness
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
@@ -500,7 +553,7 @@ type ServerInterface interface {
 	// GetOpenAPI This document
 	// (GET /openapi.yaml)
 	GetOpenAPI(w http.ResponseWriter, r *http.Request)
-	// GetReadiness Readiness (database and embedder reachable)
+	// GetReadiness Readiness (database reachable) and start-up findings
 	// (GET /ready)
 	GetReadiness(w http.ResponseWriter, r *http.Request)
 	// StreamEvents Follow the workspace's events live (Server-Sent Events)
@@ -519,6 +572,20 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// GetAsyncAPI operation middleware
+func (siw *ServerInterfaceWrapper) GetAsyncAPI(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAsyncAPI(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // GetHealth operation middleware
 func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Request) {
@@ -1281,6 +1348,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/health", wrapper.GetHealth)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReadiness)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/asyncapi.yaml", wrapper.GetAsyncAPI)
 
 	return m
 }
@@ -1309,6 +1377,33 @@ type RateLimitedJSONResponse struct {
 type UnauthorizedJSONResponse Error
 
 type UnavailableJSONResponse Error
+
+type GetAsyncAPIRequestObject struct {
+}
+
+type GetAsyncAPIResponseObject interface {
+	VisitGetAsyncAPIResponse(w http.ResponseWriter) error
+}
+
+type GetAsyncAPI200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAsyncAPI200ApplicationyamlResponse) VisitGetAsyncAPIResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
 
 type GetHealthRequestObject struct {
 }
@@ -2340,6 +2435,9 @@ func (response CreateStreamTicket500JSONResponse) VisitCreateStreamTicketRespons
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetAsyncAPI The AsyncAPI document of the stream's messages
+	// (GET /asyncapi.yaml)
+	GetAsyncAPI(ctx context.Context, request GetAsyncAPIRequestObject) (GetAsyncAPIResponseObject, error)
 	// GetHealth Liveness
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -2364,7 +2462,7 @@ type StrictServerInterface interface {
 	// GetOpenAPI This document
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
-	// GetReadiness Readiness (database and embedder reachable)
+	// GetReadiness Readiness (database reachable) and start-up findings
 	// (GET /ready)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
 	// StreamEvents Follow the workspace's events live (Server-Sent Events)
@@ -2412,6 +2510,30 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// GetAsyncAPI operation middleware
+func (sh *strictHandler) GetAsyncAPI(w http.ResponseWriter, r *http.Request) {
+	var request GetAsyncAPIRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAsyncAPI(ctx, request.(GetAsyncAPIRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAsyncAPI")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAsyncAPIResponseObject); ok {
+		if err := validResponse.VisitGetAsyncAPIResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // GetHealth operation middleware
@@ -2723,88 +2845,104 @@ func (sh *strictHandler) CreateStreamTicket(w http.ResponseWriter, r *http.Reque
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7c9s4kv8qXbytilxH0bKdmdqxa+tKSZwZXzl2znF2bjfymRDZlrAmAQ4A2tam9N2v0ABfFmXLeXim",
-	"tvafxCIJoNHo16+7yc9BIvNCChRGB/ufg4IplqNBRb/eYS7V4uiN/TtFnSheGC5FsO/vAE+jIAy4vVIw",
-	"Mw/CQLAcg/2Ap0EYKPyt5ArTYN+oEsNAJ3PMmZ3sTwqvgv3gP7ab1bfdXb1dL7pchsGvUl3rgiX4C7IU",
-	"1Soh9QNgJLDEABcHkJfawBRBCgQzR7jGBeRsAaVGGLwc7YE0c1S3XONWTf/cLVDv4H+H9dTDozdBm/qc",
-	"3R2jmJl5sL+z++cwyLmof4eBWRR2vDaKi1mwtLtQqAspNBJTX7H0DH8rURv7K5HCoKA/WVFkPGF2Y9v/",
-	"0HZ3nzdk2aFSUrmlutw5nyMotxhwDTnLrqTKMQWpgIsblvH0AIQ0cy5mcMs0JHMmZphGwTIM3ko15WmK",
-	"4nnorA5JSEMHZeZcw211BkTRkTCoBMu+P0FjAdwvBmgfOoAUDeOZBqYQMjmbYRoSrQpNqYTn2Yk04yTB",
-	"wrBphs/DN7ceOPmFVKImsliWyVsweGe28QaFGWqjkOUVlW9lKdLvT+CJBF0mc8i9vRB9x/qeLTLJ0nMp",
-	"j5maPRPbpjJdWDWw9sFyyepHZpe3l5ig6xrVDSpgxGFNtJ4xg8c85wafgXvnUkLOxKLSYQ0DqcAdJCRS",
-	"CEzsk3oLrmgnXFstsibNSQPZmzM0ajEcX5k+8/kBEylSbY3nLePWaF5JZW2GUQsuZlHH7nnLZhVjhkTw",
-	"Mgw+ClaauVT8n8/BkXdcay5mIZTiWshbYU9Q4Y28xhTG74/c9h1VN4xnz6OFY0ixQJGiSBYwSJlhU6Yx",
-	"BMynmKaotqxslQ1FB46/kDGDKiI/59ewJLxWyAw6L9hyFCxNuV2PZe+VLFAZbt3JFcs0hkHRuvQ5cOta",
-	"7/PYjuoHl6F12Rt75jDI0TC708fH+OeWYWDVbFUErTI68/BCO00cMAO51Kalg9WtzKpeCC939mCKCylS",
-	"cuAPO+B2IPLJEXFRPyWn/8DEWOreYIYGz1CXGVHZ5WlKd9PLp3FJl0mCWreUZyplhkyskFU9GbZX6iPz",
-	"sH243GBOs1u3zkywH1xlkpmgHifKfGpVNbRBy5F7+s87P+0Sz/zvhmVMKbagRUjUe5hALnC9OLo4757K",
-	"smTOBQ4VstRKP5Ay3pkQMJpFEOdOpS+vOGapjq1Gx9XfA/oDhpNyNNpDKJScZpjTma8wBiuaUZS5ZenR",
-	"yV/Hx0dvLs8O/+fj4YfzIAw+now/nv9yenb090Mb0b09PXt19ObN4UkQBien55dvTz+evPF/j1+/Pnx/",
-	"Pn51fBiEwevTk7fHR6/tFO/Hfzs+Hb+5PD89vTwen/1sb5+Nzw8vj4/eHZ3TtEcn54dnJ+Njt+Bfx0fH",
-	"NM3FimRaLdKaOY+3co9sxCXbzG4P2jSAFNmizaTGYneFzrGsIaNP3n5BllnFui8LyRyT6wdEoWdHK3Nr",
-	"w0yp22cmr4MwaJnKXq7doNLcWe6Hdd3P37ctp6U92yLrm14y01GrlBkcGp5j0ENPNWa66N32l5njetRl",
-	"LlPMemd+PpO9snRZpE/mUzVmDZ9uMDFSXaY8R2HPV/fGHN0TJpxJRLb2F7ZPsUPqKlv7ll0vLw4KP4z/",
-	"CmYscAj2g//7NB7+nQ3/ORr+dBntDy/+8099XHEzH3Pd43XmTF/mUmGfA7EbzqXyT9ae4HFpaKlibfAF",
-	"3pnLpFRa9hib13Qd5BU5ZPsoFGyGB8CmGoUB6aLljGl3I+rbppHGAbd7AIEclJ272g3kzCQESO2kVzwz",
-	"qHQILFFSawtraA29gXmr+VOtHjYM7T/jRkE2929vFeLQKgD894fTE3DTReAhrYbYrhOHEBs20/Z/LUuV",
-	"YAxMpBMRW2XRhuVFTMiSixTvMKWA3u3dcoKJ1CU15uyGUhoWHy8K1NFEBPfDPzf/PUHd/eHHvkNhs670",
-	"PDqiCSN2RqNVOap3s7lVcBceXXrFf4TB3XAmh/5izopP7tELJoiUD8hUMn/r5OeJEXT+RZJweMcS48SX",
-	"dEIWwwxvMINqOicQA0dnCMLLvgKv1HDDshJ1f3zTHOvaY+zJ0VmFSpgiNAd4g2pBWTGny1aK2IxUqZaA",
-	"dV67OWJ/Xo+dT30Em4KYLvWnjsr4txLVwkWFte2OLaCqND0Kvg3+uWok5aExXbFahgFBEsf9K0bYYWdE",
-	"esJzG9OQmuRc+F+rRisMrCfqTBBozJkwPLEOy0dGrUvXuLiVynq++WKqOjihOTbiG8nyQ+AoDMxcoZ7L",
-	"LO1QMFoF3rQD0IlUdDAMFEEly/4V9NHsvrX34c4KLHlIaFzKdNUnVtz6asb0RNx2Q5u705pSy7IeTdF0",
-	"/9Iavst7MC2VpY1ue3AaearLFimPOLnqyWpj92dYIcPL28VDrO+FwHkdMm8WY5CobAJO+9z2Iqgm6CXU",
-	"SLUWqn9JCN+EhTMUqJhP793LVKgS4XaOneSgT/KkTSJxQPaMPDgDXRZFxjGFeoW2dW8Fc98+3l9FV9qy",
-	"LW1C4l79MPIahb4sdS8L6CbttcpuQSJLYTCFwWijPbcM35eAiC9GCZ4d/WfdN2+XFX3QYR3M6BdZhSw/",
-	"58k19sgs3hVcoX4SJ0w91z3PWbDfSjyAgtl42Qag9GAMRkL88+E5bLsMctwbp9ep+cfhtSegPSZs76SP",
-	"DR+JS0/LbuZctK/ufBt//zVw+LGE45ptr7NYjWQp7NifVTPxtSbgCZr/x9PXNnc20dgHVZIcdFIqbhYf",
-	"LOvcUUyRKVTj0qW8VoqCvsYAXvPhlps5xM5jpS68d7fiunRCB0izNuyZG1O4SgIXV3J1pWpCMtg+9V3j",
-	"Y1qzhhQWGjpOaChQNaW1cCKc50ey1zlMF5AjEwQ97ChnBbRHBa7yC9L6tA/k2oYfLLg/vLHSFU3ERBzS",
-	"g5Q0DC3A8XCisCfCpQhhzpxrmMp0MRHx54nLME6CfXh9+uYwhEmVarSXJkEURZPAXvWJZXv1cxRFy2Xs",
-	"dmlHebwyEffyuTB4ORpthdBO6tprO1sh1JldKvdvhVCnd+2Fl1vhRHSTvPbyj1shVJle+/unrRBW0r0w",
-	"eLmzZ8d3Eq6Dl7s/hcAyLSFu5W1j0D5Pa/nNIG7V4mJfsbVzVRljGPxQbalKG9tLe1vEfiuUaCNd4vY+",
-	"xGNfePO/X5GQAeXKk2tcuKR5HEHc7WWwVGWYGD0RDRRs5EY/1jJxQGcjSwOcSjQTcY2LFxquuNKmmYeK",
-	"XhpTov2MGXTFGyeldnrLk7kslRVMw1Htw5VCBAuYoFDS/jEKAYVBVSiu0SVMSMcqAhgNhFJkriQLAyeN",
-	"Vhks9V6oCepuuVxJxhP0uMJ3eowLlsxxuBuNrMlQmddPvb+9fXt7GzG6HUk12/Zj9fbx0evDkw+HNIY8",
-	"scmwpbbj90dBK00d7EQj96AsULCCB/vBXjSK9gLKFs7J8GzP60T7zHn1WrGO0mA/+BmNT8Xf6yfZHY2+",
-	"WYnTr7CmZF4omaDWdLBFx4AG+58uwkCXec4sQgiO+Q0KV85yuYlPgV5og3lwYYdtN1Bi1hfBvGczdI0W",
-	"UqWoMAWBt6iNE7EI3kpqbohbWcsYSmF4ZkWS64nwmUkjQSN6Q+USM3jHEpMtQIoEI4gJLMUuhtXtByfC",
-	"K0adgRTSUGXFFdop0QknvneGa0hYUWAKmmcoTLZw0tY9w2OuzbsmKdlutvrUfzDNI9v3W6GWYR/bQPN/",
-	"Yt3UVEFCL+kuVdEu6deAf/dJOYvVtV3QCe4w4ErJHBgUCm+4LB2zXujuga0j0meh1zRc/bCz2xNwrVBj",
-	"j6lxmHOp0Xpp5zIjSsgC/layTNNhriOF1unpgPjShavM7wZL+2zfVyz+WNYPBgoLZK7KXssZITW8KzLK",
-	"srgsZy9rrFq3qds8gajNgqyljR97pHizLGpdPfYXP5Ua1SVPL/5S7sQb7qFVMGr28TXVTLevFLE4ra4+",
-	"ckY+jGQGLHK2cYGzLlxow4RZqyMV8KTqcJv8TYLyTanyzUBPIcgN+QYUHYkkK1MEZHX32AvdJBRg4C0X",
-	"NMmWjGujt9ZRyN2Elw1Y7LWDHnKudGtcfEev26oA9njeU4FkP62IvXSr9k1WU7fdajClITuPD+k0cdGg",
-	"vccHNf2hdsTuT4+PaDfPLcPgh012U/d8UrzRijB0A4nCTnwQOuzgXVHBZlzQqVDAWWX5m8DExyIXyzAo",
-	"pO6JRn71wWbM0zi0ekrTM0EXwMyZabou8c7SxUU3pA5dmFw1QTYaNtgd7YQQO6i77+CeXSQ+lk6SapQQ",
-	"wa9u1YlolqXVtIt5QGGRscRNOmpN6kFw7KeQpZmIdiml3QBZJzNtSN5uvqqSfQet9F53mk55stn6Cw01",
-	"QCfE1u69nohDQgQeQEeeLa7a469V5FdVZt/G2hNdtRvnvj66unApCdTmlUwX30zX+7r7lt38h3VYy+9o",
-	"btrJ8/7WZ5Ira2W9xJLAOzeQUpt4lUVahsGusy/PQZnjXdptb600ZVVvP54dNz0Lt9AqK6yLqJZ/bBO7",
-	"s8GI+73Uz2Oa7YC9jXhQN3Z1zTmdPDB/SGRlnYxZ40YlF7J61pdra3prCbVh7aAsNCqz1WfUG7S57bJh",
-	"lH3ttfM/8xus682uktNvD7coWAN6slOVdtI2EWusX1WphFym6Jv0IK6uxqCYuNZ2qURqLnAiNM95xizA",
-	"DiH2xc3YPnBVZtmQSFSY4Q0T1sfErugZw1WpUcNUmvlEDBQm3AJ3ltH89ibl6qi4Zr2GTliGqYXKoyja",
-	"2YrA17bB6vHCB4ETYQdzMYvA6ad2tj529WCXavoL1MXkOIRpA9hrO++OICpQufdQNrDqrib57VDzd7Lr",
-	"3VaH57bo3ZJ5j+n0h9Y+leDfxu73MnZ0XA3eaifmvZbr0LUFUbrvIaP2mafLpj991ah1AyzfW04Auatm",
-	"rvu9Dp6+m6h2uux7BNXdT//gwjl6+fiI+iWr3wEdOS7W/rQf7axLM6+LoPsBetMK0IHl1uR9LRZ3mZvf",
-	"AYqvS4DndW/Lv2Xzi2XzDFlKYVsV6xG6sFaqLQ596PxJjr9VBv+iIKEoe0LEt/ReCsz4DYoKcPv4xSJ3",
-	"uy190CQl4w4uZxrYRNzOZYYRjAmTxDaGi+ty1kqH47AKQCMgQz4R92FxX8jU7rEIvk+409fG8cxBT6el",
-	"okdhPzYY9V9JW/+F4yJ3Yh14t95/2RjIl1OjBcuzhwqnpwUKV5N9gjRWk7Yd032H4CeGvWgEqUzKHIWx",
-	"pgyzq9Dq+9/G7457mrn7vUs1WTXRgxXW8znXzZNryqwKWbp4iDHWFnNfqP0dispnRF8jON95uRN6W5+W",
-	"fICzNU+aV3kpc1z3OypkydyK79Y6vjs0u7a87UIJ6oNxVW53e9rkGcZ6IZK2LEzEIN5mBd++2dlm9mYl",
-	"9vFWBPEtZonMMQb7r66q5L/WTRKF1FTTmogGa4M2TBkNvgCIIj3w3UzHTJshtf1Qs8hAKogzps0lfUfg",
-	"kqfx1kRw4xzbQtv5OJXUq/oVM/WKlPkW9MonFyVqyPgNHlAauxSlpvdBq2dhhhaqKCTK4iqZTxPYYa6q",
-	"7ImNJoJeUtVNlWplZwrhl/Pz9+Ay4dYzOwq58Y8QPxb0YEydSjGga3eCV0reair7uyIu8eMDFWUhYUJI",
-	"AxpFOhE+FRkCa9pz0JcIQM+lMkNLfNq0YXKhDbK0N9lBG3AtV9+hQeBdqdd+GII6oDb5MIr73sTTKtPW",
-	"S+e4Kilc16e/dr2OOD5t2Q8sR/A9aZ1pfFXlgO74L2fccqFdqtHCbhIKivPWNlO0VeJpdBEZ7gUuMBIU",
-	"Jmjle5DIPGdDjfZQjftKi6vRY7p1QK++EX2uuWXDIjdWwvS7lerrl/sWXruq2r2vxbVK9xrVzu7epvX7",
-	"ppb3bOX7X5ApM0Vm3OdhblgGXFRdfgfWmGbI7n+5wHfSNOB4b7QWGs+rBfoh8V67TWfvx6f36YwrI+ms",
-	"kbOp8fvTD3Vb+La7o+OwslRVFaXTb+jVZm3rTNUbvl4tHsfxK0aqGwX0fGlp1dHScL/pPzoW+HEjLND6",
-	"wNDzwfcmWOr2SH+6WIafl50Aynfn3S8DO913nnyw2mHcCabcabWDqUoq15dvKo/9Yp2vtsCiV4Rh7LVh",
-	"ItpOXHfelvgv98hfoiiK/ed2sN3saqgwyrUuMZ2IK6lC35EYN29ExAc+9lhooI9v0UQKW5/y8YMsFeFE",
-	"uLbhK4V6TikTrkEgppg6DxrBCd6ggsJGeU1zOhfA4OPZ8foieedllG9TUuko8rcsCbcoXaPi3tb86za7",
-	"/IzmXjB5z4hTPXLqFKAt/r069Yg6W10m7ezL+voO5xAUZsxYVTaScncEkz6eHdct1B6tkHR4GlbCMyMV",
-	"hgTJQl/uDcGVKELq5nKvKXSrJVG7f8+nY+9PfGwJ8/Zm3QsNrVbLyjf0OPvMzB2BDhFaekwbebencQhw",
-	"ebH8/wAAAP//",
+	"7Hx9c9w20udX6eJtVUZ3nNFrXIlUW1eKLSe6UySvLG+eXY8fESJbM1iRAAOAkicuffenugG+aTjWyLGd",
+	"1Nb+k1gcAmg0+r1/4Ico1UWpFSpno/0PUSmMKNCh4b9+xkKbxfEL+neGNjWydFKraD/8AjKbRHEk6Ukp",
+	"3DyKIyUKjPYjmUVxZPDXShrMon1nKowjm86xEDTZXwxeR/vR/9psV9/0v9rNZtH7+zj6RZsbW4oUf0KR",
+	"oVkmpHkBnAaROpDqAIrKOrhC0ArBzRFucAGFWEBlEUZ7W7ug3RzNnbS40dA/9ws0O/ivcTP1+PhF1KW+",
+	"EO9PUM3cPNrf3vkujgqpmr/jyC1KGm+dkWoW3dMuDNpSK4vM1B9Edo6/Vmgd/ZVq5VDxP0VZ5jIVtLHN",
+	"f1na3Yc1WXZkjDZ+qT53LuYIxi8G0kIh8mttCsxAG5DqVuQyOwCl3VyqGdwJC+lcqBlmk+g+jl5qcyWz",
+	"DNXXobM+JKUdH5SbSwt39RkwRcfKoVEi//IEHSqQYTFAeukAMnRC5haEQcj1bIZZzLQadJVRgWen2h2m",
+	"KZZOXOX4dfjm1wMvv5BptEyWyHN9Bw7fu028ReXG1hkURU3lS12p7MsTeKrBVukcimAv1NCxvhKLXIvs",
+	"QusTYWZfiW1XOluQGpB9IC6RfuS0PD0Sip9bNLdoQDCHLdN6LhyeyEI6/Arcu9AaCqEWtQ5bGGkD/iAh",
+	"1UphSm/aDbjmnUhLWkQmzUsD25tzdGYxPrx2Q+bzNaZaZZaM552QZDSvtSGb4cxCqtmkZ/eCZSPFmCET",
+	"fB9Hb5So3Fwb+dvX4MjP0lqpZjFU6kbpO0UnaPBW32AGh6+O/fY9VbdC5l9HCw8hwxJVhipdwCgTTlwJ",
+	"izFgcYVZhmaDZKtqKTrw/IVcODQT9nNhDSLhuUHh0HvBjqMQWSZpPZG/MrpE4yS5k2uRW4yjsvPoQ+TX",
+	"Je/z2I6aF+9jctlre+Y4KtAJ2unjY8J793FEarYsgqSM3jx8Y70mjoSDQlvX0cH6p5xUL4a97V24woVW",
+	"GTvwjzvgbiDy1hPxrnlLX/0LU0fUvcAcHZ6jrXKmss/TjH/NLp/GJVulKVrbUZ4rrXMUaoms+s24u9IQ",
+	"mUfdw30oh7eYOm1AXzPravn7xkImC1RWanVANrgxJ9I1sdK1VNLhVAmV1f4DfkOjLYxSbaVCsLKQuTDS",
+	"Lbw8Z3gtFWZse6TbmEwVxVIOC94vBRrCRfvRda6Fi5qdqKq4IuMRUxh17N/+bvv7HT7F8Hd7iMIYseBt",
+	"s/INHAs75dUK4iPPB0ZEpHOpcGxQZKSPwObhvYsBJ7MJJIU3MpfXEvPMJmRjkvrfI/4HjKfV1tYuQmn0",
+	"VY4FS+HSUWFNM6qqoEM+Pv374cnxi8vzo7+9OXp9EcXRm9PDNxc/nZ0f//OIYsyXZ+c/HL94cXQaxdHp",
+	"2cXly7M3py/Cvw+fPz96dXH4w8lRFEfPz05fnhw/pyleHf7j5OzwxeXF2dnlyeH5j/Tz+eHF0eXJ8c/H",
+	"Fzzt8enF0fnp4Ylf8O+Hxyc8zbslXSG9tlZ4H7z0G1utS7GeJxl1aQCt8kWXSa0P6auBZ1lLxpAG/IQi",
+	"J1V/KAvpHNObj4jCwI6W5rZOuMp2z0zfRHHUMd6DXLtFY6X3JR+3PmH+oW15uzGwLfYH2aVwPbXKhMOx",
+	"kwVGA/TUY64Wg9v+NAfRjLosdIb54Mxfz4ksLV2V2ZP5VI9ZwSdvTi8b42kHo6D+CXPmy0R29hd3T7FH",
+	"6jJbh5ZdLS9DyfkJOsrgY8jkTDoLZNKTS5jAPoyTGO6km4NwkKOwjnPkdC6MSB0anxhPFUfAySSBEf2H",
+	"x0/oHwaB8nywOCvohEDAm/MTSIUil5EKYxYbMb0/5QeJRWHSeQIjckc8Mrgm/wOgykotlduIwWrAW+Sa",
+	"ApBhtlN1JdIbIjTZ9PHB5geZ3Scg2G9RtnpnpHOovOf5eFZeCuIJcee/3x6O/ynGv22Nv7+c7I/f/e/O",
+	"3/vjdw9//cuQ3Hjen0g7ECnMhb0stMEhp08iUWgT3mx85eP60jFWjUtU+N5dppWxesAcP+fnNbvpVSjF",
+	"DA9AXFlUdOz8Q04iQD9MhrbptPPJ9oOkjl04zV3vBgrhUi4i0KTXMvfyJ1KjreVQgtawaziAhj/16nHL",
+	"0GEtaE3I+hHAS4M4JhMB/+/12Sn46SYQyhAWEloniSFxYmbp/1ZXJsXEi3ZC5sQ6UZReJaTK8H0IhPze",
+	"iROkNRxczcUtl6EsAk1rJ1N1GALc3R3I8RZzS8xUaB0NHHEi52nirJTegG1SLD9sqraf7X63B1cLh5bU",
+	"gcRGpI4307wFO98+A6fLsR9P+2oUpcufnW+fPUwg/G4flLr4vWUREbO+LD86og37tre2lqW64e36Vtw/",
+	"eHTpJX8fR+/HMz0ODwtRvvWvvhOKSXnNRuqll+Yn5mDFJ8nl0Xs6RlYm1tDm9OrpvHiOPJ0x+GA6hmBg",
+	"pkobUFWew63IK7QHjSw82+ORB348iaafIrzYShYJTeMO7MagxDzbG4qcni4zAyVlsiXsRog27w/IQXkz",
+	"RgokZrbND5/t+frtJ8heZw+t6H2iHDWism663t/4md9g8muFZuGzjSYmSMgA1PaR9vo5Mv3rVqI/NqYv",
+	"/vdxxMm3P7hrwVny9hbzVBYUK7M6F1KFv5ZNfRxRhNObILJYCOVkSoFQiLg7j25wcacNRVTzxZXpZcTt",
+	"oTLfluXpb/SYqwYHdSAyKdH4AnjCUkbSRgHStTTWwfbWTrCpk344sbf1/bNHigxx5OYG7VznWW9/W8sF",
+	"LOYP2FQbPnYBhksOtOZSztzytsPZ8fZSMv0xkfSth+U4pT6L3832gTyRNrR+iNNQSiwbCHT84V2S+b98",
+	"UFzIdEU52UB1gaOHyw4pjwQe9Zv1xh7OsERGkOZ3H2P9YCmpaBK99eI+FpV1SipDodQiqicYJNRps7Lk",
+	"9SmJZ5vMzFChEaFM/qDiZyqEuzn2iuyhWJW1BfkRW0uOqgTYqixziRk0K3TLCZ0A+/Nnqcs1AUtsy9pE",
+	"blA/nL5BZS8rO8gC/rFXpYNUV8phBqOttfbcMaufkvp+cm4b2DF81kPz9lkxlPCuSo6HRdagKC5keoMD",
+	"MovvS2nQPokTrpnrgV8uxa8VHkApLEfZiX8xAach+fHoAjZ9JyYZzJ2aFtfjRaFAQHdM3N3JEBveMJee",
+	"1iUopOo+3f480cTvKeI8Vrhfse1VFquVLIM9+7NsJn6vCXiC5v/59LXLnXU09qMqyQ46rYx0i9fEOn8U",
+	"VygMmsPKF2qXmuuhVwdB831NKvEeK/NJiv8paVqQfIA8a8ueuXOl78hJda2XV6onZIMdWkhNzYLXbBIr",
+	"yok8JyyUaNoWdTxV3vMj2+sCrhZQoFCcgIVMCkVhQ7riERSgyae9Ztc2fo3KwdEtSddkqqbqiF/kUndM",
+	"aV7Ic0o6EalVDHPhXcOVzhZTlXyY+rr4NNqH52cvjmKY1gVyejSNJpPJNKKnoR1CTz9MJpP7+8TvkkaF",
+	"RGqqHnQhYLS3tbURQ7cVQc+2N2Jo+hEMm9mIoWlK0IO9jXiq+q0JevxsI4a6P0F/f78Rw1KTAkZ727s0",
+	"vtcmGO3tfB+DyK2GpNNtSMCG7gLxW0DS6WknAflAc9V9Dhh9W2+pbnbQo90NZj8JJVKky9zeh+QwNLDD",
+	"3z+wkAF3eNIbXPhWTzKBpI8JIqpyTJ2dqjZHbeXGPgY9OuCz0ZUDya3OqbrBxTd1NtLMw802ixnTfi4c",
+	"+iaol1Kanngy15UhwXQSzT5cG0SgdAxKo+kfWzGgcmhKIy36IhbrWE2A4IFQqdxDG2DkpZGUgagPQs05",
+	"+EZHhkMRQSpOYzzOaERaZmOQmY0f1C1Yx7jgEANF2RJtPFUhHd1oWpGMS4I3Fy/H3zUUvvk/W7wNlg0W",
+	"Cl+6Q5uKEhmVM1UZpppCyJHSkNOZ2MoYPRMO7ca+B6JIVVbOJ9XXxFWvH3s0tSI9nCqDdVkZ/CabIdxg",
+	"wqwGSQi18MAp2VSiuYwtaA4/ec0Tzz9bQ62Ygyf+FEn74KFK+t42m5sYkqDVCShRBLHic9rYn6qGwYob",
+	"umKpsMil9+atoaqipGFTxeM+Ulj0cibsR+qLB7T3XFoH2tQl/nC6ZOc6xSiu47Ayt896shJPFYpmeC1o",
+	"I7L7xOTKpBjTLH0Ro3VZwDZWVbQOKK72lHGe53fvaaA8v/PqBA6naqBywHCqpn7QxSo8rCMEmzBVvJSv",
+	"L7cwBjaB9VFLxygRi47VeI5QayCMnu3B/5c/TNXVAkJhIdTlcpliyO0DavGwFOkcxzuTLXLbJg8+0u5v",
+	"bt7d3U0E/zzRZrYZxtrNk+PnR6evj3gMR8Mux47rPHx1HHUanNH2ZMu/qEtUopTRfrQ72ZrsRtxjmbPz",
+	"3xR2oVJRyslCFJyCzXyA3fi44yzaj35Ed0gv+iV6IMmdra2P4HbqWVvczgAsLswMu5MtyHRaFahcTEL9",
+	"j8OfTwb69SvQdfU09RS9gCfaf/sujmxVFIIy+uERTc+L44RvLATfzXEWl0LfRnZhHRbRO5p8c940uFex",
+	"LbTAn8S0p4GdwgoruFIanaK17JrKj3LkRN6i8sCWwb22xZDZUA72ivjETRZtMjSYgcI7sqisahN4qRnm",
+	"mHR6YQlUysmcnKq0UxX6XU6DRQyhli+w43uRunwBWqU4gYTLPYnPwm33xakKB9j0tZR2jGjwkDtun8Gp",
+	"bpxBKsoSM7AyR+XyhdfV/hmeSOt+bltdXdj12+GDaV/ZfAiKvo+H2AZW/oYNvLkuagU74Uu5cU+DQsly",
+	"50k13eW1fdoM/jDg2ugCBJQGb6WuPLO+sf0DW0Vk6G2ugF5/u70zkDIuUUPH1Ib8c22R8gzvMibc5gP8",
+	"tRK55cNcRQqvs4KQ4R7B0wip+4trkBIaLZ+RmMcbLgZLFN7HNXLYbS5xXQrflznXlH1na5CNZAK6lH+u",
+	"1o11C/Za5KMH9GG9vlqD/woP31YWzaXM3v212k6marS6mdbvosFgE20N9nTwIi2LVoGZ1uHY4127wLcM",
+	"sTyrnz4iLSFlFxzl+VCc7aBU1gnlVmpzXeRj/Fh3h+sUQNalKsTmTyHID/kMFB2rNK8yBA5cG0hrU3aB",
+	"UbCx0Ba2KVi2G6solH7Cy7YwN2ixQ3lvCWH67gvGBx0EzECMcKaQLT2J2J5fdWiyhrrNzqUYHrL9+JAe",
+	"8JwH7T4+qL3TQiN2vn98RBfwfx9H366zm+aeCkdGnVjItuWnuBfJBFRWcJqlmEnFp8LWpe7XtiFUiJre",
+	"3cdRqe1A3PRLSJsTmSUx6akHfSl+AG4uXHtTBN8TXVL1yxexz1zqixutho12trZjSHxZcd+X1miR5ER7",
+	"SWoqMhP4xa86Ve2yvJr10RkYLHOR+km3OpOGgmMSptCVm6puU7x7aaNpHIW8qQGM142Vg04rpT9ND57T",
+	"br2Ll+YDaODRENDRU9WBR1MC37lQNlVHnNiHauYk8M039sOzen81DCvczRkIFLu3AX5/oPjO14fRuh90",
+	"tvhsxmDoysJ9vxhNTu/+C9qjbidz+D4XCx6Z4SDSrBHeT2SMJqxL+vdxtOMN0NegzPMu69/ZqVVpWbHf",
+	"nJ+0oL476PR4H9zSae8f/rlt8PYaIx5eEPs6tpsG7K7FgwYb3rf3fPIgwiGxGfYyxvjVOQZr7Kt6oiOh",
+	"FIGPqtKicRtDVr9NnDd9eYpbYYOO4Ed5iw20yLfVhw3mBkdzoSjWNZJ1DWvYPI5q2AgUOsOA84ekfpqA",
+	"EerG0lL+FslUtddIYkgC0iShF66rPB8ziQZzvBWKnFDiESgJXFcWLVxpN5+qkcFUlkanIuf56UdunDDS",
+	"gdyKTUWOGWX9W5PJ9sYEAowJSI8XIUqcKhos1WwCXj+tdwaJB+f4uv9foUH2JDFctbWHxs4vVwgfteoe",
+	"IPL5CgBfyK73UW1f26L38UsDpjMcWvdUov8Yuz/K2PmiepOQdbukQcstm0BS4UeM2geZ3beX7paNWj/A",
+	"ChfmuIzUVzN/pa8Jnr6YqPauDg4Iqv89+5ML59be4yOam+N/QPrkudj40+F0aFXFfFUEPZzBt7isXt5O",
+	"Ju/3Juu++vMH5OqravlFAzT8j2x+smyeo8g4bKtjPc4uyEp1xWEofX+S4+9gkj4pSCirgRDxJV9thZm8",
+	"RVVn5CF+odSetmUP2qpo0kvchQUxVXdzneMEDjknSSiGS5rO/RKYfVwHoBNgQz5VD9PioZCpC3iLvky4",
+	"M4Sp+8pBTw/fNqCwb9oc9d9JW/+N4yJ/Yr30brX/ohgo9NUfbZ2flai+SOc8TNxrnJMpw/z66f3zerI1",
+	"2+fStm+u6BgbFNnqhnHib4FP6q9wsM1J9E3SAs7rn0Aoe0c54ejbrd1ws69z0TvpFvWgnrcuKnbBOO13",
+	"FqaKIc3t6wFbyTcEG1I4DE7sjeQ28Wkg7TTY26mqYYiprnL/MYYrBJJ9zEAqp3nR8KkHnhmEA+uEcTC6",
+	"M1rNpqpN0K/DN25qImNQWo1DOZNS/rqQeeCBRXrmdxbwN1pRvt+C0YTKQGYbHssSoPv8PwsoiV9wJxb7",
+	"4Oba1tVjGTr4zecWaI5cWv5GUoBQ1kWEBjTEnxKYYzFVYiak4iY9PViEqXpXf5d0g9yxDLCDPwAicc4i",
+	"2tqOL7zcKX+Fipf8iHI1PGk/UUOj0jkdw0ZAsgrjxlXJ/JdqthK14SsbK5XQh5Ue5MLn5X++amtOSyCZ",
+	"qRolm6KUm7fbffRQQsp3h3mqC0yA/mtr8McvDXqx1JZ7pFPV1l38brgpy/KvsoMAMz4R1o0Zj8sozhFp",
+	"Yy6su2Rk16XMko2pks4HOQvL4DNGitTNTuGaFblNovgLIlJVaCGXt3jAPY9KVZblvX4XZkhpq0GmLKk7",
+	"PzwBDfNgiUDsZKr4mye2bWku7cwg/HRx8Qp824TvezKFMpgDy/zwKpMwhDig1+wEfjD6zjKaxWMRmB+v",
+	"GVtQ3+e3SDYxlKVjEC1uFkM/CexcGzcm4rP2foRU1qHIBgtfvAGPhf4CuJefK7vyy2cMTV7ny3/+g2of",
+	"rakvLUwRW4HLkiJtc/or1+uJ49OWfS0KhAAW700TWnDepodPw91JZb2rudJ0eAZ9zL8SI9RViafRxWT4",
+	"2+7gNBhMkeR7lOqiEGOLdKjOf4bQQ0sw2zhgV8T0eczWmpgSrIVpAFWy6oMvnxc30nwJYRG0qwaShMZt",
+	"B0di0Wzv7CZrbq1t/D4OB1nn2zZrYD1+QmHcFQrnv394K3KQqobfH7SfDel1WgNArC2U7G6tLJPM6wWG",
+	"yyO7XfTZ7rOnw88OayPprZG3qcmrs9fNfa1N/4tN4tpS1R213kWAoDYrEWH1pa3VavF4TWfJSPXDgYFP",
+	"iS47Wg9HDsP/5Hnhs7Xyws4XNL9eKaeNmvqXl96+u48/3PciqQA6fYgZ8LrvPflo+epPt5MXTqsbTNVS",
+	"ubqVV3vsb1b5akoyB0UYDoM2TFXXidveNcb/61/562QySZqsoXMLxX9yR1pbUY5yrU0cgLZJe1UxOQix",
+	"x8KGWxzXbOI736oMg4iK2H9tTsC1QcupBmVICpESHfagEzhFyjBKivLaW2N83+TN+clqwETvlujnaa/1",
+	"FPlzwgM6lK5Q8WBr/n2RUT+iexBMPjDi3Ju+8grQFf9BnXpEnUmXWTuHOgDh2kMMBnPhSJWd5jou50tv",
+	"zk+aexUhW2HpCDQshWeU0Mecm8Wh9R+Db1fFnAGH5LfXOZt08aChNL/0hS8iLNibVTcNO4jh2jcMOPvc",
+	"zT2BPjUUfOuoU4XpTuMzwPt39/8TAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -268,7 +268,9 @@ type SearchPerformed struct {
 	Filters       map[string]any       `json:"filters"`
 	Mode          *SearchPerformedMode `json:"mode,omitempty"`
 
-	// Query The query text ("" for a search by embedding).
+	// Query The query text ("" for a search by embedding), cut to its first
+	// 1024 bytes at a character boundary: the log keeps every event for
+	// its retention window.
 	Query        string    `json:"query"`
 	ResultsCount int       `json:"results_count"`
 	Timestamp    time.Time `json:"timestamp"`

@@ -251,7 +251,9 @@ func writeError(w http.ResponseWriter, e *memoryd.Error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(statusOf[e.Code])
-	_ = json.NewEncoder(w).Encode(body)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
 }
 
 var statusOf = map[string]int{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"unicode"
@@ -60,10 +61,37 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	writeJSON(w, statusOf[e.Code], body)
 }
 
+// writeJSON writes v as is: messages quote things like <key>, which HTML
+// escaping would turn into \u003ckey\u003e for no reader's benefit.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func tooLarge(limit int64) *memoryd.Error {
+	return &memoryd.Error{Code: memoryd.ETOOLARGE, Message: "Request body is larger than the server accepts",
+		Details: map[string]any{"max_body_bytes": limit}}
+}
+
+// readError turns a failure to read or validate the request into the
+// client error it describes; a body that did not arrive in time names the
+// limit that ran out.
+func (s *Server) readError(r *http.Request, err error) *memoryd.Error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		limit := s.cfg.ReadTimeout
+		if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && hs.ReadTimeout > 0 {
+			limit = hs.ReadTimeout // the deadline that ran out
+		}
+		s.log.WarnContext(r.Context(), "request body not received within the read timeout",
+			"read_timeout", limit, "path", r.URL.Path, "request_id", requestID(r.Context()))
+		return &memoryd.Error{Code: memoryd.EINVALID,
+			Message: "Request body was not received within the server's read timeout (" + limit.String() + ")",
+			Details: map[string]any{"read_timeout_seconds": limit.Seconds()}}
+	}
+	return validationError(err)
 }
 
 // validationError turns a kin-openapi request validation error into the
@@ -71,8 +99,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func validationError(err error) *memoryd.Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return &memoryd.Error{Code: memoryd.ETOOLARGE, Message: "Request body is larger than the server accepts",
-			Details: map[string]any{"max_body_bytes": mbe.Limit}}
+		return tooLarge(mbe.Limit)
 	}
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {

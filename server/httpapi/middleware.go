@@ -11,9 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -96,7 +96,7 @@ func withLogging(log *slog.Logger, next http.Handler) http.Handler {
 }
 
 // withAuth authenticates every request except the public ones, then applies
-// the key's rate limit and the body size limit.
+// the key's rate limit.
 func (s *Server) withAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.public(r) {
@@ -114,7 +114,6 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 				Details: map[string]any{"retry_after": secs}})
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
 }
@@ -127,6 +126,41 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	return s.auth.Authenticate(r)
 }
 
+// limitBody bounds every request body before anything reads it, on every
+// path and before authentication: a body declared larger than the limit is
+// refused at once, and one that grows past it fails its reader (413). The
+// public paths take no body, so theirs is not read at all: net/http drains
+// a little of it after the response and closes the connection if more
+// remains.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			w.Header().Set("Connection", "close")
+			writeError(w, r, s.log, tooLarge(s.cfg.MaxBodyBytes))
+			return
+		}
+		if s.public(r) {
+			r.Body = http.NoBody
+		} else if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(unwrap(w), r.Body, s.cfg.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unwrap returns the writer net/http made: MaxBytesReader tells it, not a
+// wrapper, to close the connection once the limit is hit, rather than read
+// the rest of the body.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
 // public reports whether r needs no key.
 func (s *Server) public(r *http.Request) bool {
 	switch r.URL.Path {
@@ -136,22 +170,34 @@ func (s *Server) public(r *http.Request) bool {
 	return false
 }
 
+// isJSON reports whether a Content-Type names JSON. Media types are
+// case-insensitive and may carry parameters (charset).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
 // strictJSON rejects a request body that is not exactly one JSON value:
 // the validator and the generated decoder both stop after the first value
-// and would accept `{"text":"x"} trailing`.
+// and would accept `{"text":"x"} trailing`. Nor may its strings be ones
+// the decoder would rewrite (checkJSONText).
 func (s *Server) strictJSON(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Body == http.NoBody || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if r.Body == nil || r.Body == http.NoBody || !isJSON(r.Header.Get("Content-Type")) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			writeError(w, r, s.log, validationError(err))
+			writeError(w, r, s.log, s.readError(r, err))
 			return
 		}
 		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
 			writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Request body is not valid JSON"})
+			return
+		}
+		if err := checkJSONText(body); err != nil {
+			writeError(w, r, s.log, err)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

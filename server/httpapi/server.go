@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,10 +23,64 @@ import (
 // BasePath is where the API is mounted.
 const BasePath = "/api/v1"
 
-// Config holds the HTTP layer's limits.
+// The HTTP layer's default limits; memoryd serve's flags and environment
+// start from these. The timeouts leave room for a slow client on a slow
+// link: 4 MiB in 60 s is 70 KB/s.
+const (
+	DefaultMaxBodyBytes      = 4 << 20
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+)
+
+// Config holds the HTTP layer's limits. A zero field takes its default;
+// a negative one is an error: no limit can be turned off.
 type Config struct {
+	// MaxBodyBytes bounds every request body before anything reads it
+	// (413 beyond).
 	MaxBodyBytes int64
-	Version      string
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, headers and body: a
+	// client that sends its body too slowly gets a 400 naming this limit
+	// and its connection is closed. Handlers and streams run past it.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection.
+	IdleTimeout time.Duration
+	Version     string
+}
+
+// withDefaults fills the zero fields in and checks the others.
+func (c Config) withDefaults() (Config, error) {
+	if c.MaxBodyBytes < 0 || c.ReadHeaderTimeout < 0 || c.ReadTimeout < 0 || c.IdleTimeout < 0 {
+		return c, errors.New("httpapi: negative limit in Config (zero means the default)")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&c.ReadTimeout, DefaultReadTimeout)
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	return c, nil
+}
+
+// NewHTTPServer returns the http.Server that serves h with cfg's deadlines:
+// every connection has a deadline for its headers, its body and its idle
+// time. Net/http clears the read deadline once the body has been read, so
+// a long handler or a stream is not cut by it.
+func NewHTTPServer(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Server{Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		IdleTimeout: cfg.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}, nil
 }
 
 // Server implements api.StrictServerInterface.
@@ -61,11 +116,12 @@ func WithStream(st Stream) Option {
 	return func(s *Server) { s.stream = st }
 }
 
-// New returns a Server.
+// New returns a Server. Zero limits in cfg take their defaults; Handler
+// reports a negative one.
 func New(cfg Config, svc *service.Service, db memoryd.Pinger, a *auth.Authenticator,
 	l *ratelimit.Limiter, log *slog.Logger, opts ...Option) *Server {
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
+	if c, err := cfg.withDefaults(); err == nil {
+		cfg = c
 	}
 	s := &Server{cfg: cfg, svc: svc, db: db, auth: a, limiter: l, log: log, base: BasePath}
 	for _, o := range opts {
@@ -76,6 +132,11 @@ func New(cfg Config, svc *service.Service, db memoryd.Pinger, a *auth.Authentica
 
 // Handler returns the whole API as one http.Handler.
 func (s *Server) Handler() (http.Handler, error) {
+	cfg, err := s.cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s.cfg = cfg
 	swagger, err := api.GetSwagger()
 	if err != nil {
 		return nil, err
@@ -94,7 +155,7 @@ func (s *Server) Handler() (http.Handler, error) {
 				writeError(w, r, s.log, &memoryd.Error{Code: memoryd.ENOTFOUND, Message: "No such endpoint: " + r.Method + " " + r.URL.Path})
 				return
 			}
-			writeError(w, r, s.log, validationError(err))
+			writeError(w, r, s.log, s.readError(r, err))
 		},
 	})
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
@@ -117,7 +178,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.stream != nil {
 		h = s.streamFirst(h)
 	}
-	return withRequestID(withLogging(s.log, s.withAuth(h))), nil
+	return withRequestID(withLogging(s.log, s.limitBody(s.withAuth(h)))), nil
 }
 
 // streamFirst hands GET /stream to the SSE handler: it writes its own
@@ -126,6 +187,11 @@ func (s *Server) Handler() (http.Handler, error) {
 func (s *Server) streamFirst(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == s.base+"/stream" && r.Method == http.MethodGet {
+			// A stream outlives any read deadline. Net/http clears it
+			// when it starts watching for the client to leave and when
+			// the stream hijacks the connection; clearing it here keeps
+			// the stream alive whichever way it is served.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 			s.stream.ServeHTTP(w, r)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/memoryd/memoryd/gen/api"
 	memoryd "github.com/memoryd/memoryd/server"
@@ -16,9 +17,14 @@ func (s *Server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (a
 	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk, Version: nonEmpty(s.cfg.Version)}, nil
 }
 
-// GetReadiness checks the database.
+// GetReadiness checks the database, and reports the stored vectors that
+// start-up skipped: the server serves without them, and the operator
+// should know.
 func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
-	checks := map[string]string{"database": "ok", "embedder": s.svc.Embedder().Model()}
+	checks := map[string]string{"database": "ok", "embedder": s.svc.Embedder().Model(), "vector_index": "ok"}
+	if n := s.svc.SkippedVectors(); n > 0 {
+		checks["vector_index"] = fmt.Sprintf("skipped %d", n)
+	}
 	if err := s.db.Ping(ctx); err != nil {
 		s.log.ErrorContext(ctx, "readiness: database", "err", err)
 		checks["database"] = "unavailable"
@@ -34,6 +40,15 @@ func (s *Server) GetOpenAPI(ctx context.Context, _ api.GetOpenAPIRequestObject) 
 		return nil, err
 	}
 	return api.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(b), ContentLength: int64(len(b))}, nil
+}
+
+// GetAsyncAPI serves spec/asyncapi.yaml as written.
+func (s *Server) GetAsyncAPI(ctx context.Context, _ api.GetAsyncAPIRequestObject) (api.GetAsyncAPIResponseObject, error) {
+	b, err := spec.Files.ReadFile("asyncapi.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAsyncAPI200ApplicationyamlResponse{Body: bytes.NewReader(b), ContentLength: int64(len(b))}, nil
 }
 
 // StreamEvents is served by the stream handler mounted with WithStream;

@@ -4,7 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -13,40 +16,86 @@ import (
 	"github.com/memoryd/memoryd/server/app"
 )
 
-const usage = `usage: memoryd serve [flags]   run the service (memoryd serve -h lists the flags)
-       memoryd keys create|list|revoke ...   manage API keys
-       memoryd version`
+const usage = `usage: memoryd <command> [arguments]
+
+commands:
+  serve [flags]                 run the service (memoryd serve -h lists the flags)
+  keys create|list|revoke ...   manage API keys (memoryd keys -h)
+  version                       print the version
+  help [command]                print this help, or a command's`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "memoryd:", err)
-		os.Exit(1)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command in args and returns the exit status: 0, 1 when the
+// command failed, 2 when the command line does not parse. Help and the
+// version go to stdout, errors to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	var ue *app.UsageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "memoryd: %v\n%s\n", ue.Err, ue.Usage)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "memoryd:", err)
+		return 1
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("missing command\n%s", usage)
+		return &app.UsageError{Err: errors.New("missing command"), Usage: usage}
+	}
+	switch cmd := args[0]; {
+	case app.IsHelp(cmd):
+		return help(args[1:], stdout, stderr)
+	case app.IsVersion(cmd):
+		fmt.Fprintln(stdout, app.Version)
+		return nil
+	case cmd == "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case cmd == "keys":
+		return app.RunKeys(ctx, args[1:], stdout, stderr)
+	}
+	return &app.UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Usage: usage}
+}
+
+// help answers `memoryd help [command]`.
+func help(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stdout, usage)
+		return nil
 	}
 	switch args[0] {
 	case "serve":
-		cfg, err := app.ParseServe(args[1:])
-		if err != nil {
-			return err
-		}
-		log := app.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
-		// Packages that log without being handed a logger (the store's
-		// checkpointer, the openai embedder's retries) use the default:
-		// the process logger, in its format and at its level.
-		slog.SetDefault(log)
-		return app.Run(ctx, cfg, os.Stdout, log, nil)
+		app.PrintServeUsage(stdout)
+		return nil
 	case "keys":
-		return app.RunKeys(ctx, args[1:], os.Stdout, os.Stderr)
-	case "version":
-		fmt.Println(app.Version)
+		return app.RunKeys(context.Background(), []string{"help"}, stdout, stderr)
+	}
+	return &app.UsageError{Err: fmt.Errorf("unknown help topic %q", args[0]), Usage: usage}
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := app.ParseServe(args)
+	if errors.Is(err, flag.ErrHelp) {
+		app.PrintServeUsage(stdout)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	if err != nil {
+		return &app.UsageError{Err: err, Usage: "run memoryd serve -h for the flags"}
+	}
+	log := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	// Packages that log without being handed a logger (the store's
+	// checkpointer, the openai embedder's retries) use the default: the
+	// process logger, in its format and at its level.
+	slog.SetDefault(log)
+	return app.Run(ctx, cfg, stdout, log, nil)
 }
