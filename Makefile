@@ -3,13 +3,35 @@
 SHELL := /bin/bash
 GO ?= go
 export CGO_ENABLED ?= 0
-# Fuzz runs are bounded by a number of inputs (~10-20 s here), not a
-# duration: with a duration, Go's fuzz coordinator can report its own
-# deadline as a failure ("context deadline exceeded") when it is preempted
-# at the boundary on a busy machine.
+# Fuzz runs are bounded by a number of inputs, not a duration: with a
+# duration, Go's fuzz coordinator can report its own deadline as a failure
+# ("context deadline exceeded") when it is preempted at the boundary on a
+# busy machine.
 FUZZTIME ?= 20000x
+# Each fuzz target as PACKAGE:FUNCTION[:INPUTS]; `make fuzz` runs them one
+# by one, each for INPUTS inputs (FUZZTIME when absent). The list query
+# target costs more per input. Minimising a new input is bounded too: by
+# default Go allows it a minute per input.
+FUZZ_TARGETS ?= \
+	server/httpapi:FuzzCreateMemoryBody \
+	server/httpapi:FuzzUpdateMemoryBody \
+	server/httpapi:FuzzSearchBody \
+	server/httpapi:FuzzListQuery:5000x
+# The packages whose goroutines share state (the stream hub, the store's
+# writer and checkpointer, the rate limiter, the embedding batcher, the
+# vector index and its linker, and the HTTP layer, which runs the service
+# and auth code under concurrent requests). -race needs cgo.
+RACE_PKGS ?= ./server/events/... ./server/store/... ./server/ratelimit/... \
+	./server/embed/batch/... ./server/vector/... ./server/httpapi/... \
+	./server/service/... ./server/auth/...
+# go test's -timeout is per test binary; these leave room for a cold, busy
+# two-core machine (a test binary that runs out panics with "test timed out
+# after ...", naming this limit).
+TEST_TIMEOUT ?= 20m
+RACE_TIMEOUT ?= 20m
+FUZZ_TIMEOUT ?= 10m
 
-.PHONY: run build generate check-generate lint-spec vet test test-go fuzz bench clean conformance conformance-local
+.PHONY: run build generate check-generate lint lint-spec vet test test-go race fuzz bench clean conformance conformance-local
 PROFILE ?= core,stream
 
 run: build
@@ -37,26 +59,44 @@ vet:
 		{ gofmt -l . | grep -v '\.gen\.go$$'; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
+# staticcheck with its default checks, pinned as a tool in go.mod.
+lint:
+	$(GO) tool staticcheck ./...
+
 # PostgreSQL and Chromium come from apt when missing (the store, e2e and
-# browser tests use real ones); the tests start their own throwaway servers.
+# browser tests use real ones), and weaviate-server is built once per
+# version (10-30 minutes cold, then cached) before any test binary's
+# -timeout starts; the tests start their own throwaway servers.
 # MEMORYD_LONG=1 runs the 125 s idle-stream test too.
 test-go:
 	bash tools/pg/ensure-postgres.sh
 	bash tools/browser/ensure-chromium.sh
-	MEMORYD_LONG=1 $(GO) test -count=1 -timeout 20m ./...
+	bash tools/weaviate/ensure.sh >/dev/null
+	MEMORYD_LONG=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# A bounded fuzz run of the JSON request bodies through a real server.
+# The race detector on the concurrent packages (gcc comes from apt when
+# missing). The 125 s idle-stream test is not repeated here.
+race:
+	bash tools/race/ensure-gcc.sh
+	bash tools/pg/ensure-postgres.sh
+	bash tools/weaviate/ensure.sh >/dev/null
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(RACE_TIMEOUT) $(RACE_PKGS)
+
+# A bounded fuzz run of every target in FUZZ_TARGETS, through a real server.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzCreateMemoryBody$$' -fuzztime $(FUZZTIME) ./server/httpapi
-	$(GO) test -run '^$$' -fuzz '^FuzzSearchBody$$' -fuzztime $(FUZZTIME) ./server/httpapi
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r pkg fn n <<<"$$t"; n=$${n:-$(FUZZTIME)}; \
+		echo "fuzz $$fn (./$$pkg, $$n)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $$n -fuzzminimizetime 100x -timeout $(FUZZ_TIMEOUT) ./$$pkg; \
+	done
 
-test: check-generate vet lint-spec test-go fuzz
+test: check-generate vet lint lint-spec test-go race fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/embed/uselite
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./server/vector/memindex
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/embed/batch
-	$(GO) test -run '^$$' -bench . ./server/store
+	$(GO) test -run '^$$' -bench . ./server/store/...
 	$(GO) test -run '^$$' -bench 'Delivery|Replay' -benchtime 100x -timeout 20m ./server/events
 	$(GO) test -run '^$$' -bench IdleStreamMemory -benchtime 1x -timeout 20m ./server/events
 

@@ -110,7 +110,9 @@ func TestClientValidatesResponses(t *testing.T) {
 		if resp.SpecErr == nil || !strings.Contains(resp.SpecErr.Error(), "not an operation") {
 			t.Errorf("unknown path: %v", resp.SpecErr)
 		}
-		resp, _ = s.A.Do(ctx, Request{Method: "GET", Path: "/health", NoAuth: true, NoWorkspace: true})
+		if _, err := s.A.Do(ctx, Request{Method: "GET", Path: "/health", NoAuth: true, NoWorkspace: true}); err != nil {
+			t.Fatal(err)
+		}
 		if last.Get("Authorization") != "" || last.Get("X-Workspace-ID") != "" {
 			t.Errorf("NoAuth/NoWorkspace still sent: %v", *last)
 		}

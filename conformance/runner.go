@@ -209,7 +209,7 @@ func (s *Suite) runOne(ctx context.Context, c Check) Result {
 		failures = append(failures, fmt.Sprintf("check panicked: %v", panicked))
 	}
 	if timedOut {
-		failures = append(failures, fmt.Sprintf("timed out after %s", timeout))
+		failures = append(failures, fmt.Sprintf("timed out: exceeded the check's %s limit", timeout))
 	}
 	switch {
 	case len(failures) > 0:

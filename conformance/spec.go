@@ -102,7 +102,18 @@ func AsyncMessages() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	names, _, err := asyncMessageNames(data)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: asyncapi.yaml: %w", err)
+	}
+	return names, nil
+}
+
+// asyncMessageNames returns the message names of an AsyncAPI document and
+// its asyncapi version.
+func asyncMessageNames(data []byte) (names []string, version string, err error) {
 	var doc struct {
+		AsyncAPI   string `yaml:"asyncapi"`
 		Components struct {
 			Messages map[string]struct {
 				Name string `yaml:"name"`
@@ -110,9 +121,8 @@ func AsyncMessages() ([]string, error) {
 		} `yaml:"components"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("conformance: asyncapi.yaml: %w", err)
+		return nil, "", err
 	}
-	var names []string
 	for key, m := range doc.Components.Messages {
 		name := m.Name
 		if name == "" {
@@ -121,7 +131,7 @@ func AsyncMessages() ([]string, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	return names, nil
+	return names, doc.AsyncAPI, nil
 }
 
 // AsyncPayloadSchemas maps each AsyncAPI message name to the name of its

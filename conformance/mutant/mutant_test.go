@@ -19,6 +19,19 @@ import (
 	"github.com/memoryd/memoryd/server/app"
 )
 
+// startLimit bounds creating the keys and starting memoryd; it leaves room
+// for a cold, busy machine.
+const startLimit = 3 * time.Minute
+
+// Stream checks wait this long for a message that should come. Through the
+// unmodified proxy every check must pass, so it waits as long as a busy
+// machine may need; against a mutant the checks must fail, and a failing
+// stream check takes the whole wait, so it is short there.
+const (
+	passWait = 30 * time.Second
+	failWait = 3 * time.Second
+)
+
 // server is a real memoryd, started once for every test of the package.
 var server struct {
 	url        *url.URL
@@ -51,8 +64,8 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "mutant: starting memoryd:", err)
 			return 1
 		}
-	case <-time.After(60 * time.Second):
-		fmt.Fprintln(os.Stderr, "mutant: memoryd did not create two keys and start listening within 60s")
+	case <-time.After(startLimit):
+		fmt.Fprintf(os.Stderr, "mutant: memoryd did not create two keys and start listening within its %s limit\n", startLimit)
 		return 1
 	}
 	code := m.Run()
@@ -112,13 +125,13 @@ var mutants = []caught{
 }
 
 // runSuite runs the checks named ids through a proxy applying m.
-func runSuite(t *testing.T, m Mutation, ids []string) map[string]conformance.Result {
+func runSuite(t *testing.T, m Mutation, ids []string, wait time.Duration) map[string]conformance.Result {
 	t.Helper()
 	proxy := httptest.NewServer(Proxy(server.url, m))
 	defer proxy.Close()
 	s, err := conformance.New(conformance.Config{BaseURL: proxy.URL, KeyA: server.keyA, KeyB: server.keyB,
 		WorkspaceA: "wa", WorkspaceB: "wb", Profiles: []conformance.Profile{conformance.Core, conformance.Stream},
-		Run: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$"), EventWait: 3 * time.Second})
+		Run: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$"), EventWait: wait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +161,7 @@ func TestUnmodifiedProxyPasses(t *testing.T) {
 			}
 		}
 	}
-	for id, r := range runSuite(t, Mutation{Name: "none"}, ids) {
+	for id, r := range runSuite(t, Mutation{Name: "none"}, ids, passWait) {
 		if r.Outcome != conformance.Pass {
 			t.Errorf("%s: %s %s", id, r.Outcome, r.Reason)
 		}
@@ -158,7 +171,7 @@ func TestUnmodifiedProxyPasses(t *testing.T) {
 func TestMutantsAreCaught(t *testing.T) {
 	for _, c := range mutants {
 		t.Run(c.m.Name, func(t *testing.T) {
-			for id, r := range runSuite(t, c.m, c.checks) {
+			for id, r := range runSuite(t, c.m, c.checks, failWait) {
 				if r.Outcome != conformance.Fail && r.Outcome != conformance.Warn {
 					t.Errorf("%s did not catch %s: %s", id, c.m.Name, r.Outcome)
 					continue

@@ -112,7 +112,7 @@ func specRouter(t testing.TB) routers.Router {
 	t.Helper()
 	routerOnce.Do(func() {
 		var doc *openapi3.T
-		if doc, routerErr = api.GetSwagger(); routerErr != nil {
+		if doc, routerErr = api.GetSpec(); routerErr != nil {
 			return
 		}
 		doc.Servers = openapi3.Servers{{URL: "/api/v1"}}

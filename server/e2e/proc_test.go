@@ -61,6 +61,7 @@ func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
+	//lint:ignore SA1019 a test binary built by go test knows its GOROOT, and there is no other source without go on PATH
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
@@ -79,29 +80,49 @@ func cleanEnv() []string {
 // createKey runs `memoryd keys create` on db and returns the new key.
 func createKey(t testing.TB, db, workspace string) string {
 	t.Helper()
+	key, _ := createKeyID(t, db, workspace)
+	return key
+}
+
+// createKeyID is createKey, returning the key's id too.
+func createKeyID(t testing.TB, db, workspace string) (key, id string) {
+	t.Helper()
+	out, stderr := runKeys(t, "create", "--db", db, "--workspace", workspace, "--user", "e2e")
+	key = strings.TrimSpace(out)
+	if key == "" || strings.ContainsAny(key, " \n") {
+		t.Fatalf("memoryd keys create printed %q, want only the key", out)
+	}
+	// stderr says "created <id> for workspaces ...".
+	if f := strings.Fields(stderr); len(f) >= 2 && f[0] == "created" {
+		id = f[1]
+	} else {
+		t.Fatalf("memoryd keys create reported %q, want the key's id", stderr)
+	}
+	return key, id
+}
+
+// runKeys runs `memoryd keys args...` and returns its stdout and stderr.
+func runKeys(t testing.TB, args ...string) (stdout, stderr string) {
+	t.Helper()
 	// Built first: on a cold build cache the build alone can take longer
 	// than the limit, which is for the command.
 	bin := memorydBin(t)
 	// A bounded run: a store that deadlocks must fail the test, not hang it.
 	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "keys", "create", "--db", db, "--workspace", workspace, "--user", "e2e")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"keys"}, args...)...)
 	cmd.Env = cleanEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
 	out, err := cmd.Output()
 	if ctx.Err() != nil {
-		t.Fatalf("memoryd keys create did not exit within %v (a hang, e.g. a deadlock in the store)\nstdout: %s\nstderr: %s",
-			startLimit, out, stderr.Bytes())
+		t.Fatalf("memoryd keys %s did not exit within %v (startLimit: a hang, e.g. a deadlock in the store)\nstdout: %s\nstderr: %s",
+			args[0], startLimit, out, errb.Bytes())
 	}
 	if err != nil {
-		t.Fatalf("memoryd keys create: %v\n%s", err, stderr.Bytes())
+		t.Fatalf("memoryd keys %s: %v\n%s", args[0], err, errb.Bytes())
 	}
-	key := strings.TrimSpace(string(out))
-	if key == "" || strings.ContainsAny(key, " \n") {
-		t.Fatalf("memoryd keys create printed %q, want only the key", out)
-	}
-	return key
+	return string(out), errb.String()
 }
 
 // node is one running `memoryd serve` process.

@@ -94,6 +94,10 @@ type Server struct {
 	base    string
 	// stream, when set, serves GET /stream and its tickets.
 	stream Stream
+	// webhooks, when set, serves /webhooks (webhooks.go).
+	webhooks Webhooks
+	// mcp, when set, serves MCPPath (package mcp).
+	mcp http.Handler
 }
 
 // Stream is the SSE endpoint with its browser tickets (package events).
@@ -114,6 +118,16 @@ type Option func(*Server)
 // WithStream mounts the SSE endpoint and its tickets.
 func WithStream(st Stream) Option {
 	return func(s *Server) { s.stream = st }
+}
+
+// MCPPath is where WithMCP mounts the Model Context Protocol endpoint.
+const MCPPath = "/mcp"
+
+// WithMCP mounts h, the MCP endpoint, at MCPPath behind the API's body
+// limit, keys, workspaces, rate limit and request log; h finds the
+// principal in the request context as the API's handlers do.
+func WithMCP(h http.Handler) Option {
+	return func(s *Server) { s.mcp = h }
 }
 
 // New returns a Server. Zero limits in cfg take their defaults; Handler
@@ -137,7 +151,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, err
 	}
 	s.cfg = cfg
-	swagger, err := api.GetSwagger()
+	swagger, err := api.GetSpec()
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +192,22 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.stream != nil {
 		h = s.streamFirst(h)
 	}
+	if s.mcp != nil {
+		h = s.mcpFirst(h)
+	}
 	return withRequestID(withLogging(s.log, s.limitBody(s.withAuth(h)))), nil
+}
+
+// mcpFirst hands MCPPath to the MCP handler: JSON-RPC, which the
+// OpenAPI document does not describe.
+func (s *Server) mcpFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == MCPPath {
+			s.mcp.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // streamFirst hands GET /stream to the SSE handler: it writes its own

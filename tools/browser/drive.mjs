@@ -1,7 +1,7 @@
 // drive.mjs URL: opens URL in Debian's headless Chromium and answers
 // commands, one JSON object per line on stdin, with one JSON line on stdout:
 //
-//   {"wait": "<js expression>", "timeout_ms": 20000}  -> {"ok": true} once it is truthy
+//   {"wait": "<js expression>", "timeout_ms": 60000}  -> {"ok": true} once it is truthy
 //   {"eval": "<js expression>"}                        -> {"ok": true, "value": <its value>}
 //
 // and {"ok": false, "error": "..."} when a command fails. The first line
@@ -23,12 +23,20 @@ if (!url) {
   process.exit(2);
 }
 
+// Time limits, with room for a cold, busy machine (Chromium's first start
+// reads its whole profile and libraries from a cold disk). Playwright's
+// timeout errors name the operation and the limit ("page.goto: Timeout
+// 120000ms exceeded").
+const launchLimitMs = 180000;
+const gotoLimitMs = 120000;
+const waitLimitMs = 60000; // a wait command without timeout_ms
+
 const profile = mkdtempSync(join(tmpdir(), 'memoryd-chromium-'));
 const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
 
 async function run(page, cmd) {
   if (typeof cmd.wait === 'string') {
-    await page.waitForFunction(cmd.wait, null, { timeout: cmd.timeout_ms ?? 20000, polling: 50 });
+    await page.waitForFunction(cmd.wait, null, { timeout: cmd.timeout_ms ?? waitLimitMs, polling: 50 });
     return { ok: true };
   }
   if (typeof cmd.eval === 'string') {
@@ -45,13 +53,14 @@ try {
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: false,
+    timeout: launchLimitMs,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
   const page = browser.pages()[0] ?? await browser.newPage();
   page.on('console', (m) => console.error(`[console.${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => console.error(`[pageerror] ${e.message}`));
-  await page.goto(url);
+  await page.goto(url, { timeout: gotoLimitMs });
   out({ ok: true, ready: true });
   for await (const line of createInterface({ input: process.stdin })) {
     if (!line.trim()) continue;

@@ -28,7 +28,7 @@ want="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$here/node_modules/playwright-core/package.json" ]]; then
 	exit 0
 fi
-command -v npm >/dev/null || { echo "ensure-chromium.sh: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
+bash "$here/../node/check-node.sh"
 echo "npm ci (tools/browser)..." >&2
 npm ci --prefix "$here" --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error >&2
 echo "$want" >"$stamp"

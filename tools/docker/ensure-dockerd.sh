@@ -18,13 +18,13 @@ if ! pgrep -x dockerd >/dev/null 2>&1; then
   log "starting dockerd (log: /tmp/dockerd.log)"
   nohup dockerd >/tmp/dockerd.log 2>&1 &
 fi
-for _ in $(seq 1 60); do
+for _ in $(seq 1 180); do
   if docker info >/dev/null 2>&1; then
     log "dockerd is up"
     exit 0
   fi
   sleep 1
 done
-log "dockerd did not come up in 60 s; see /tmp/dockerd.log"
+log "dockerd did not come up within its 180 s limit (tools/docker/ensure-dockerd.sh); see /tmp/dockerd.log"
 tail -20 /tmp/dockerd.log >&2 || true
 exit 1

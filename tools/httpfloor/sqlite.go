@@ -22,15 +22,15 @@ import (
 // vector index, validation or auth.
 //
 // The write-ahead log is handled as -checkpoint says:
-//   - bounded (memoryd's way, server/store/checkpoint.go and
+//   - bounded (memoryd's way, server/store/sqlite/checkpoint.go and
 //     writeback_linux.go): a PASSIVE checkpoint on a second connection
 //     every 250 ms, each followed by a sync of the database file, the
 //     write-out of both files started every 10 ms, and once the log holds
 //     32768 frames, at most once a second, a RESTART checkpoint by the
 //     writer between two groups, so the log starts over;
 //   - passive: the same checkpoints, never a restart (the log grows);
-//   - none: no checkpoint at all (the log grows by about 100 MB/s): what
-//     the writes alone cost, an upper bound no server can keep up.
+//   - none: no checkpoint at all (the log grows without bound): what the
+//     writes alone cost, an upper bound no server can keep up.
 type sqliteFloor struct {
 	db      *sql.DB
 	writes  chan *floorWrite
@@ -42,7 +42,7 @@ type floorWrite struct {
 	err      chan error
 }
 
-// The checkpoint settings of server/store/checkpoint.go.
+// The checkpoint settings of server/store/sqlite/checkpoint.go.
 const (
 	floorCheckpointEvery = 250 * time.Millisecond
 	floorRestartFrames   = 32768

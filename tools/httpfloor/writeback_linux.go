@@ -9,7 +9,7 @@ import (
 )
 
 // writeback starts the write-out of the log and the database file every
-// 10 ms, as memoryd does while writes come (server/store/writeback_linux.go;
+// 10 ms, as memoryd does while writes come (server/store/sqlite/writeback_linux.go;
 // the floor is only measured under writes).
 func writeback(wal, db *os.File) {
 	for range time.Tick(10 * time.Millisecond) {

@@ -5,5 +5,5 @@ package main
 import "os"
 
 // writeback does nothing where sync_file_range is missing, as in memoryd
-// (server/store/writeback_other.go).
+// (server/store/sqlite/writeback_other.go).
 func writeback(_, _ *os.File) {}

@@ -47,13 +47,13 @@ func newClient(base, key string, clients int, transport string) (*client, error)
 		}
 	case transport == "raw" || transport == "std":
 		tr := &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:         (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        clients * 2,
 			MaxIdleConnsPerHost: clients * 2,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
 		}
-		c.http = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		c.http = &http.Client{Transport: tr, Timeout: rawTimeout}
 	default:
 		return nil, fmt.Errorf("unknown -http %q (raw or std)", transport)
 	}

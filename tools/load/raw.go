@@ -31,8 +31,13 @@ type rawConn struct {
 	body []byte // response body buffer, reused
 }
 
-// rawTimeout bounds a request when its context has no earlier deadline.
-const rawTimeout = 30 * time.Second
+// rawTimeout bounds a request when its context has no earlier deadline;
+// dialTimeout bounds a connect (a full accept queue retransmits the SYN
+// after 1 s, then 3 s). Both are named in the errors they cause.
+const (
+	rawTimeout  = 30 * time.Second
+	dialTimeout = 10 * time.Second
+)
 
 // do sends one request and returns the status and body; the body is
 // valid until the next call.
@@ -56,6 +61,9 @@ func (rc *rawConn) do(ctx context.Context, method, path, key string, body []byte
 		<-ctx.Done()
 		return 0, nil, ctx.Err()
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("request exceeded its %s limit (rawTimeout): %w", rawTimeout, err)
+	}
 	return status, resp, err
 }
 
@@ -63,8 +71,11 @@ func (rc *rawConn) dial(ctx context.Context) error {
 	if rc.c != nil {
 		return nil
 	}
-	d := net.Dialer{Timeout: 5 * time.Second}
+	d := net.Dialer{Timeout: dialTimeout}
 	c, err := d.DialContext(ctx, "tcp", rc.addr)
+	if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("connect exceeded its %s limit (dialTimeout): %w", dialTimeout, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ ensure_node_modules() {
 	if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$here/node_modules/.bin/redocly" ]]; then
 		return 0
 	fi
-	command -v npm >/dev/null || { echo "lint.sh: npm is required (apt-get install nodejs npm)" >&2; return 1; }
+	bash "$here/../node/check-node.sh" || return 1
 	echo "== npm ci (tools/speclint)"
 	npm ci --prefix "$here" --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error || return 1
 	echo "$want" >"$stamp"

@@ -2,7 +2,9 @@
 //
 //	memconform --base-url http://localhost:8080 --api-key mk_a --api-key-b mk_b
 //
-// Exit status: 0 when no MUST check failed, 1 when one did, 2 on bad usage.
+// Exit status: 0 when no MUST check failed, 1 when one did, 2 on bad usage
+// or a setup error (nothing answers at the base URL, no API under it, a key
+// the server rejects), found by a probe before any check runs.
 package main
 
 import (
@@ -41,7 +43,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("memconform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.cfg.BaseURL, "base-url", os.Getenv("MEMCONFORM_BASE_URL"), "server base URL, without /api/v1 (env MEMCONFORM_BASE_URL)")
+	fs.StringVar(&o.cfg.BaseURL, "base-url", os.Getenv("MEMCONFORM_BASE_URL"), "server root, e.g. http://127.0.0.1:8080; the API is under /api/v1 (env MEMCONFORM_BASE_URL)")
 	fs.StringVar(&o.cfg.KeyA, "api-key", os.Getenv("MEMCONFORM_API_KEY"), "API key A (env MEMCONFORM_API_KEY)")
 	fs.StringVar(&o.cfg.KeyB, "api-key-b", os.Getenv("MEMCONFORM_API_KEY_B"), "API key B, of another workspace than A; isolation checks skip without it (env MEMCONFORM_API_KEY_B)")
 	fs.StringVar(&o.cfg.WorkspaceA, "workspace-a", "", "X-Workspace-ID to send with key A (optional)")
@@ -95,6 +97,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-22s %-6s %-6s %-40s %s\n", c.ID, c.Level, c.Profile, c.Ref, c.Title)
 		}
 		return 0
+	}
+	base, trimmed, err := conformance.BaseURL(o.cfg.BaseURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "memconform: --base-url:", err)
+		return 2
+	}
+	if trimmed {
+		fmt.Fprintf(stderr, "memconform: --base-url %s ends in /api/v1, which the suite adds itself: using %s\n", o.cfg.BaseURL, base)
+	}
+	o.cfg.BaseURL = base
+	if err := conformance.Probe(ctx, o.cfg); err != nil {
+		fmt.Fprintln(stderr, "memconform: setup error, no check run:", err)
+		return 2
 	}
 	o.cfg.Out = stdout
 	suite, err := conformance.New(o.cfg)

@@ -76,3 +76,66 @@ func TestRunWritesReportsAndFails(t *testing.T) {
 		t.Fatalf("junit report %v: %s", err, x)
 	}
 }
+
+// With nothing listening at the base URL, no check runs: it is a setup
+// error (exit 2) that says so, not a run of failures.
+func TestNothingListeningIsASetupError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--base-url", url, "--api-key", "k"}, &out, &errb)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "setup error") || !strings.Contains(errb.String(), "nothing answers at "+url) {
+		t.Errorf("stderr does not name the setup error:\n%s", errb.String())
+	}
+	if strings.Contains(out.String(), "FAIL") {
+		t.Errorf("checks ran:\n%s", out.String())
+	}
+}
+
+// A base URL ending in /api/v1 is the server's root plus the API path the
+// suite adds itself: it is accepted, with a note, instead of doubling it.
+func TestBaseURLWithAPIPath(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/v1/health" {
+			io.WriteString(w, `{"status":"ok"}`)
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":"NOT_FOUND","message":"nothing here"}`)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--base-url", srv.URL + "/api/v1/", "--api-key", "k", "--run", "^SYS-HEALTH-001$"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "ends in /api/v1") || !strings.Contains(out.String(), "SYS-HEALTH-001         MUST   PASS") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+}
+
+// A key the server rejects is a setup error too.
+func TestRejectedKeyIsASetupError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/v1/health" {
+			io.WriteString(w, `{"status":"ok"}`)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"UNAUTHORIZED","message":"Invalid API key"}`)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--base-url", srv.URL, "--api-key", "k"}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "rejects key A") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+}

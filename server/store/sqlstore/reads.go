@@ -44,7 +44,7 @@ func (b *Base) GetMemories(ctx context.Context, workspace string, ids []string) 
 	for len(ids) > 0 {
 		n := min(chunk, len(ids))
 		var rows []MemoryRow
-		err := b.R.NewRaw("SELECT "+MemoryColumns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.In(ids[:n])).Scan(ctx, &rows)
+		err := b.R.NewRaw("SELECT "+MemoryColumns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids[:n])).Scan(ctx, &rows)
 		if err != nil {
 			return nil, b.Fail(fmt.Errorf("store: get memories: %w", err))
 		}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -54,11 +55,16 @@ func repoRoot() (string, error) {
 }
 
 // script runs one of the repository's shell scripts, its output going to
-// stderr, and returns its stdout.
+// stderr, and returns its stdout. When ctx ends, the script's whole process
+// group is killed: bash alone would leave its go build or docker build
+// running, holding stdout open.
 func script(ctx context.Context, root string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "bash", args...)
 	cmd.Dir = root
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", strings.Join(args, " "), err)
@@ -66,13 +72,20 @@ func script(ctx context.Context, root string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// buildImage makes sure dockerd runs and builds the FROM scratch image.
-func buildImage(ctx context.Context, root, tag string) error {
-	if _, err := script(ctx, root, "tools/docker/ensure-dockerd.sh"); err != nil {
+// ensureDockerd makes sure dockerd runs (installing docker.io if needed).
+func ensureDockerd(ctx context.Context, root string) error {
+	return within(ctx, dockerdLimit, "starting dockerd (tools/docker/ensure-dockerd.sh)", func(ctx context.Context) error {
+		_, err := script(ctx, root, "tools/docker/ensure-dockerd.sh")
 		return err
-	}
-	_, err := script(ctx, root, "tools/docker/build-image.sh", tag)
-	return err
+	})
+}
+
+// buildImage builds the FROM scratch image.
+func buildImage(ctx context.Context, root, tag string) error {
+	return within(ctx, buildLimit, "image build (tools/docker/build-image.sh)", func(ctx context.Context) error {
+		_, err := script(ctx, root, "tools/docker/build-image.sh", tag)
+		return err
+	})
 }
 
 // apiPort is where the image listens (MEMORYD_ADDR in the Dockerfile).
@@ -95,21 +108,13 @@ type Server struct {
 // heartbeat check takes seconds) and waits for /api/v1/health. The port
 // is published on 127.0.0.1 only.
 func startServer(ctx context.Context, image string) (*Server, error) {
-	c, err := testcontainers.Run(ctx, image,
-		testcontainers.WithExposedPorts(apiPort),
-		testcontainers.WithHostConfigModifier(publishOnLoopback),
-		testcontainers.WithEnv(map[string]string{
-			"MEMORYD_STREAM_MIN_HEARTBEAT": "1s",
-			"MEMORYD_LOG_LEVEL":            "info",
-		}),
-		testcontainers.WithWaitStrategy(wait.ForHTTP("/api/v1/health").WithPort(apiPort).
-			WithStartupTimeout(60*time.Second).WithPollInterval(200*time.Millisecond)),
-	)
+	var c *testcontainers.DockerContainer
+	err := within(ctx, startLimit, "container start (until /api/v1/health answers)", func(ctx context.Context) (err error) {
+		c, err = runContainer(ctx, image)
+		return err
+	})
 	if err != nil {
-		if c != nil {
-			_ = c.Terminate(context.WithoutCancel(ctx))
-		}
-		return nil, fmt.Errorf("starting %s: %w", image, err)
+		return nil, err
 	}
 	s := &Server{C: c}
 	host, err := c.Host(ctx)
@@ -129,22 +134,49 @@ func startServer(ctx context.Context, image string) (*Server, error) {
 	return s, nil
 }
 
+// runContainer starts the image and waits for its health endpoint. The
+// wait strategy's own timeout is longer than startLimit, so the limit that
+// runs out is the one that names itself.
+func runContainer(ctx context.Context, image string) (*testcontainers.DockerContainer, error) {
+	c, err := testcontainers.Run(ctx, image,
+		testcontainers.WithExposedPorts(apiPort),
+		testcontainers.WithHostConfigModifier(publishOnLoopback),
+		testcontainers.WithEnv(map[string]string{
+			"MEMORYD_STREAM_MIN_HEARTBEAT": "1s",
+			"MEMORYD_LOG_LEVEL":            "info",
+		}),
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/api/v1/health").WithPort(apiPort).
+			WithStartupTimeout(startLimit+time.Minute).WithPollInterval(200*time.Millisecond)),
+	)
+	if err != nil {
+		if c != nil {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopLimit)
+			_ = c.Terminate(stopCtx)
+			cancel()
+		}
+		return nil, fmt.Errorf("starting %s: %w", image, err)
+	}
+	return c, nil
+}
+
 // CreateKey runs `memoryd keys create` inside the container and returns
 // the new key.
 func (s *Server) CreateKey(ctx context.Context, workspace string) (string, error) {
 	cmd := []string{"/memoryd", "keys", "create", "--db", dbPath, "--workspace", workspace}
-	// A key is created in well under a second; never wait forever on it.
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	code, out, err := s.C.Exec(ctx, cmd, tcexec.Multiplexed())
-	if err != nil {
-		return "", fmt.Errorf("exec %v: %w", cmd, err)
-	}
-	text, _ := io.ReadAll(out)
-	if code != 0 {
-		return "", fmt.Errorf("exec %v: exit %d: %s", cmd, code, text)
-	}
-	return keyFrom(text)
+	var key string
+	err := within(ctx, keyLimit, "keys create in the container", func(ctx context.Context) error {
+		code, out, err := s.C.Exec(ctx, cmd, tcexec.Multiplexed())
+		if err != nil {
+			return fmt.Errorf("exec %v: %w", cmd, err)
+		}
+		text, _ := io.ReadAll(out)
+		if code != 0 {
+			return fmt.Errorf("exec %v: exit %d: %s", cmd, code, text)
+		}
+		key, err = keyFrom(text)
+		return err
+	})
+	return key, err
 }
 
 // keyFrom picks the key out of `keys create` output: stdout carries only
@@ -165,6 +197,12 @@ func keyFrom(out []byte) (string, error) {
 
 // SaveLogs writes the container's log to path.
 func (s *Server) SaveLogs(ctx context.Context, path string) error {
+	return within(ctx, logsLimit, "saving the container log", func(ctx context.Context) error {
+		return s.saveLogs(ctx, path)
+	})
+}
+
+func (s *Server) saveLogs(ctx context.Context, path string) error {
 	rc, err := s.C.Logs(ctx)
 	if err != nil {
 		return err
@@ -183,7 +221,7 @@ func (s *Server) SaveLogs(ctx context.Context, path string) error {
 
 // Stop removes the container (and its anonymous /data volume).
 func (s *Server) Stop(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	return s.C.Terminate(ctx)
+	return within(context.WithoutCancel(ctx), stopLimit, "container removal", func(ctx context.Context) error {
+		return s.C.Terminate(ctx)
+	})
 }

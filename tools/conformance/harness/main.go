@@ -97,6 +97,9 @@ func Conform(ctx context.Context, o Options) (rep *conformance.Report, err error
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureDockerd(ctx, root); err != nil {
+		return nil, err
+	}
 	if o.Build {
 		if err := buildImage(ctx, root, o.Image); err != nil {
 			return nil, err
