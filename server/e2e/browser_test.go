@@ -18,6 +18,7 @@ import (
 	"time"
 
 	ev "github.com/memoryd/memoryd/gen/events"
+	"github.com/memoryd/memoryd/internal/testenv"
 )
 
 // TestBrowserEventSourceResumes follows the stream from a real headless
@@ -32,9 +33,9 @@ func TestBrowserEventSourceResumes(t *testing.T) {
 	db := "sqlite://" + t.TempDir() + "/memoryd.db"
 	key := createKey(t, db, "web")
 	n := startNode(t, "browser", db)
-	c := newClient(n.base, key)
+	c := testenv.NewClient(n.base, key)
 	f := newFront(t, n.base)
-	br := startBrowser(t, dir, f.srv.URL+"/?ticket="+url.QueryEscape(c.ticket(t)))
+	br := startBrowser(t, dir, f.srv.URL+"/?ticket="+url.QueryEscape(c.Ticket(t)))
 	if lid := f.arrival(t); lid != "" {
 		t.Fatalf("first connection sent Last-Event-ID %q", lid)
 	}
@@ -44,11 +45,11 @@ func TestBrowserEventSourceResumes(t *testing.T) {
 	write := func(kind, id string) {
 		switch kind {
 		case "memory.created":
-			c.create(t, id, "text of "+id)
+			c.Create(t, id, "text of "+id)
 		case "memory.updated":
-			c.update(t, id, "new text of "+id)
+			c.Update(t, id, "new text of "+id)
 		case "memory.deleted":
-			c.remove(t, id)
+			c.Remove(t, id)
 		}
 		want = append(want, kind+" "+id)
 	}
@@ -79,7 +80,7 @@ func TestBrowserEventSourceResumes(t *testing.T) {
 	go func() {
 		for i := range 24 {
 			id := fmt.Sprintf("b%02d", i)
-			if _, err := c.do(http.MethodPost, "/memory", map[string]string{"id": id, "text": "text of " + id}, nil); err != nil {
+			if _, err := c.Do(http.MethodPost, "/memory", map[string]string{"id": id, "text": "text of " + id}, nil); err != nil {
 				burstDone <- err
 				return
 			}
@@ -128,10 +129,10 @@ func (p *pageLog) check(t *testing.T, want, resumedFrom []string) {
 	t.Helper()
 	var memory []string
 	var welcomes []ev.Welcome
-	var logEvents []message
+	var logEvents []testenv.Message
 	lastID := ""
 	for _, e := range p.Events {
-		m := message{id: e.ID, event: e.Type, data: string(e.Data), hasID: e.ID != ""}
+		m := testenv.Message{ID: e.ID, Event: e.Type, Data: string(e.Data), HasID: e.ID != ""}
 		switch {
 		case e.Type == "restart" || e.Type == "error":
 			t.Fatalf("the page got %s: %s", e.Type, e.Data)
@@ -144,10 +145,10 @@ func (p *pageLog) check(t *testing.T, want, resumedFrom []string) {
 				t.Fatalf("reconnection %d started at %s, but the last position the page saw was %s", len(welcomes), e.ID, lastID)
 			}
 			welcomes = append(welcomes, w)
-		case m.isLogEvent():
+		case m.IsLogEvent():
 			logEvents = append(logEvents, m)
-			if m.event != "user.activity" {
-				memory = append(memory, e.Type+" "+memoryID(t, m))
+			if m.Event != "user.activity" {
+				memory = append(memory, e.Type+" "+testenv.MemoryID(t, m))
 			}
 			checkContent(t, m)
 		}
@@ -163,26 +164,26 @@ func (p *pageLog) check(t *testing.T, want, resumedFrom []string) {
 	}
 	// The writes made while the page was cut off were in the log before
 	// it came back: they can only have reached it by replay.
-	if held := welcomes[1]; seqOf(t, held.Head)-seqOf(t, held.Position) < heldWrites {
+	if held := welcomes[1]; testenv.SeqOf(t, held.Head)-testenv.SeqOf(t, held.Position) < heldWrites {
 		t.Fatalf("reconnection 1 resumed at %s with the head at %s: fewer than the %d writes made meanwhile",
 			held.Position, held.Head, heldWrites)
 	}
 	if fmt.Sprint(memory) != fmt.Sprint(want) {
 		t.Fatalf("the page saw the memory events\n%v\nwant exactly\n%v", memory, want)
 	}
-	checkConsecutive(t, seqOf(t, welcomes[0].Position), logEvents)
+	testenv.CheckConsecutive(t, testenv.SeqOf(t, welcomes[0].Position), logEvents)
 	t.Logf("the page saw %d log events over 3 connections", len(logEvents))
 }
 
 // checkContent fails unless a memory.created event carries the text the
 // test wrote ("text of <id>").
-func checkContent(t *testing.T, m message) {
+func checkContent(t *testing.T, m testenv.Message) {
 	t.Helper()
-	if m.event != "memory.created" {
+	if m.Event != "memory.created" {
 		return
 	}
 	var p ev.MemoryCreated
-	if err := json.Unmarshal([]byte(m.data), &p); err != nil || p.Content != "text of "+p.Id {
+	if err := json.Unmarshal([]byte(m.Data), &p); err != nil || p.Content != "text of "+p.Id {
 		t.Fatalf("memory.created %s: content %q: %v", p.Id, p.Content, err)
 	}
 }
@@ -292,7 +293,7 @@ func (f *front) arrival(t testing.TB) string {
 	select {
 	case lid := <-f.arrivals:
 		return lid
-	case <-time.After(waitLimit):
+	case <-time.After(testenv.WaitLimit):
 		t.Fatal("the browser did not connect to the stream")
 	}
 	return ""
@@ -407,7 +408,7 @@ func (b *browser) reply(v any) error {
 			return errors.New("the browser driver exited")
 		}
 		line = l
-	case <-time.After(2 * waitLimit):
+	case <-time.After(2 * testenv.WaitLimit):
 		return errors.New("the browser driver did not answer")
 	}
 	var r struct {
@@ -431,7 +432,7 @@ func (b *browser) reply(v any) error {
 // never is, the failure shows what the page has seen.
 func (b *browser) wait(t testing.TB, expr string) {
 	t.Helper()
-	err := b.try(map[string]any{"wait": expr, "timeout_ms": waitLimit.Milliseconds()}, nil)
+	err := b.try(map[string]any{"wait": expr, "timeout_ms": testenv.WaitLimit.Milliseconds()}, nil)
 	if err == nil {
 		return
 	}

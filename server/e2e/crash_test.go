@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/memoryd/memoryd/gen/api"
+	"github.com/memoryd/memoryd/internal/testenv"
 )
 
 // TestCrashKeepsLog kills memoryd with SIGKILL in the middle of a burst of
@@ -40,9 +41,9 @@ func crashAndRecover(t *testing.T, db string) {
 	key := createKey(t, db, "crash")
 	before := startNode(t, "before-crash", db)
 	s1 := openStream(t, before.base, key, "")
-	epoch, _ := splitPosition(t, s1.welcome.Position)
+	epoch, _ := testenv.SplitPosition(t, s1.Welcome.Position)
 
-	burst := startBurst(newClient(before.base, key), crashWriters)
+	burst := startBurst(testenv.NewClient(before.base, key), crashWriters)
 	// A position read from the stream mid-burst: the client's resume point.
 	resumeFrom := nthMemoryEvent(t, s1, crashAfter/3)
 	nthMemoryEvent(t, s1, crashAfter-crashAfter/3)
@@ -55,9 +56,9 @@ func crashAndRecover(t *testing.T, db string) {
 	}
 
 	after := startNode(t, "after-crash", db)
-	c := newClient(after.base, key)
+	c := testenv.NewClient(after.base, key)
 	for id, text := range acked {
-		m := c.get(t, id)
+		m := c.Get(t, id)
 		if m == nil || m.Text != text {
 			t.Fatalf("acknowledged memory %s lost in the crash: got %+v", id, m)
 		}
@@ -65,35 +66,35 @@ func crashAndRecover(t *testing.T, db string) {
 
 	// The whole log, replayed from its start: gap-free, and its
 	// memory.created events are exactly the stored memories.
-	full := openStream(t, after.base, key, makePosition(epoch, 0))
-	if e, _ := splitPosition(t, full.welcome.Position); e != epoch {
+	full := openStream(t, after.base, key, testenv.Position(epoch, 0))
+	if e, _ := testenv.SplitPosition(t, full.Welcome.Position); e != epoch {
 		t.Fatalf("the log's epoch changed across the restart: %q, was %q", e, epoch)
 	}
-	head := seqOf(t, full.welcome.Head)
-	log := full.logUntil(t, head)
-	checkConsecutive(t, 0, log)
-	checkEventsMatchMemories(t, log, c.listIDs(t), acked)
+	head := testenv.SeqOf(t, full.Welcome.Head)
+	log := full.LogUntil(t, head)
+	testenv.CheckConsecutive(t, 0, log)
+	checkEventsMatchMemories(t, log, c.ListIDs(t), acked)
 
 	// The position from before the crash resumes right after it.
 	resumed := openStream(t, after.base, key, resumeFrom)
-	from := seqOf(t, resumeFrom)
-	sameEvents(t, "full log after "+resumeFrom, log[from:], "stream resumed there", resumed.logUntil(t, head))
+	from := testenv.SeqOf(t, resumeFrom)
+	sameEvents(t, "full log after "+resumeFrom, log[from:], "stream resumed there", resumed.LogUntil(t, head))
 
 	// And the log goes on from where it was: the next write is live on
 	// the resumed stream, with no gap after the pre-crash head.
-	c.create(t, "after-crash", "written after the restart")
-	checkConsecutive(t, head, untilMemory(t, resumed, "after-crash"))
+	c.Create(t, "after-crash", "written after the restart")
+	testenv.CheckConsecutive(t, head, untilMemory(t, resumed, "after-crash"))
 }
 
 // nthMemoryEvent reads s up to its n-th memory.created event (counting from
 // the stream's start) and returns its position.
-func nthMemoryEvent(t testing.TB, s *sse, n int) string {
+func nthMemoryEvent(t testing.TB, s *testenv.SSE, n int) string {
 	t.Helper()
 	for seen := 0; ; {
-		m := s.next(t)
-		if m.event == "memory.created" {
+		m := s.Next(t)
+		if m.Event == "memory.created" {
 			if seen++; seen == n {
-				return m.id
+				return m.ID
 			}
 		}
 	}
@@ -102,23 +103,23 @@ func nthMemoryEvent(t testing.TB, s *sse, n int) string {
 // checkEventsMatchMemories fails unless the log's memory.created events
 // name each stored memory exactly once and nothing else, and every
 // acknowledged write is among them.
-func checkEventsMatchMemories(t *testing.T, log []message, stored map[string]bool, acked map[string]string) {
+func checkEventsMatchMemories(t *testing.T, log []testenv.Message, stored map[string]bool, acked map[string]string) {
 	t.Helper()
 	created := map[string]bool{}
 	for _, m := range log {
-		switch m.event {
+		switch m.Event {
 		case "memory.created":
-			id := memoryID(t, m)
+			id := testenv.MemoryID(t, m)
 			if created[id] {
 				t.Fatalf("memory.created %s twice in the log", id)
 			}
 			if !stored[id] {
-				t.Fatalf("memory.created %s at %s, but no such memory: an event without its change", id, m.id)
+				t.Fatalf("memory.created %s at %s, but no such memory: an event without its change", id, m.ID)
 			}
 			created[id] = true
 		case "user.activity":
 		default:
-			t.Fatalf("unexpected %s event in the log: %s", m.event, m.data)
+			t.Fatalf("unexpected %s event in the log: %s", m.Event, m.Data)
 		}
 	}
 	for id := range stored {
@@ -144,7 +145,7 @@ type burst struct {
 	quit  chan struct{}
 }
 
-func startBurst(c *client, writers int) *burst {
+func startBurst(c *testenv.Client, writers int) *burst {
 	b := &burst{acked: map[string]string{}, quit: make(chan struct{})}
 	for w := range writers {
 		b.wg.Add(1)
@@ -153,7 +154,7 @@ func startBurst(c *client, writers int) *burst {
 	return b
 }
 
-func (b *burst) write(c *client, w int) {
+func (b *burst) write(c *testenv.Client, w int) {
 	defer b.wg.Done()
 	for i := 0; ; i++ {
 		select {
@@ -163,7 +164,7 @@ func (b *burst) write(c *client, w int) {
 		}
 		id := fmt.Sprintf("w%d-%04d", w, i)
 		text := "burst write " + id
-		status, err := c.do(http.MethodPost, "/memory", api.CreateMemoryRequest{Id: &id, Text: text}, nil)
+		status, err := c.Do(http.MethodPost, "/memory", api.CreateMemoryRequest{Id: &id, Text: text}, nil)
 		b.mu.Lock()
 		switch {
 		case err == nil && status == http.StatusCreated:

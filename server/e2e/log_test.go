@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memoryd/memoryd/internal/testenv"
 )
 
 // With --log-format json every line memoryd logs is JSON, including those
 // of packages that log through slog's default (the openai embedder's
-// retries, the store's checkpointer): they used to come out as Go's plain
+// retries, the store's checkpointer): none may come out as Go's plain
 // text log, which a log shipper reading JSON drops or mangles.
 func TestLogsAreJSON(t *testing.T) {
 	// An embeddings endpoint that refuses connections: a closed port.
@@ -25,8 +27,8 @@ func TestLogsAreJSON(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "m.db")
 	key := createKey(t, db, "w")
 	n := startNode(t, "json", db, "--embedder", "openai", "--openai-base-url", down, "--openai-dims", "8")
-	c := newClient(n.base, key)
-	status, _ := c.do(http.MethodPost, "/memory", map[string]any{"text": "hello"}, nil)
+	c := testenv.NewClient(n.base, key)
+	status, _ := c.Do(http.MethodPost, "/memory", map[string]any{"text": "hello"}, nil)
 	if status != http.StatusServiceUnavailable {
 		t.Fatalf("create with the embedder down: %d, want 503", status)
 	}
