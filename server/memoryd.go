@@ -95,6 +95,11 @@ type Event struct {
 	Type      string // "memory.created", "memory.updated", ...
 	Payload   []byte // JSON, exactly the SSE data line
 	CreatedAt time.Time
+	// With holds events that the same change appends right after this
+	// one, in the same transaction (embedding.generated with the
+	// memory.created or memory.updated of the write that computed it).
+	// A store gives each its Seq.
+	With []*Event
 }
 
 // Event types.
@@ -106,6 +111,8 @@ const (
 	EventUserActivity    = "user.activity"
 	EventSystemHealth    = "system.health"
 	EventAnalyticsUpdate = "analytics.update"
+	// EventEmbeddingGenerated is a webhook event: in the log, not on the stream.
+	EventEmbeddingGenerated = "embedding.generated"
 )
 
 // Tier names a rate-limit class of API keys.
@@ -231,4 +238,13 @@ type VectorIndex interface {
 	// the candidates before ranking.
 	Search(workspace string, query []float32, k int, allow func(id string) bool) ([]Scored, error)
 	Len(workspace string) int
+}
+
+// FilterSearcher is implemented by indexes that apply a Filter themselves,
+// before ranking (Weaviate, which holds the filter attributes as
+// properties); their writes must carry the memory, so that the attributes
+// are stored with the vector.
+type FilterSearcher interface {
+	SearchFilter(workspace string, query []float32, k int, f Filter) ([]Scored, error)
+	UpsertMemories(workspace string, ms []*Memory) error
 }

@@ -159,6 +159,30 @@ func (e UpdateResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookEventType.
+const (
+	EmbeddingGenerated WebhookEventType = "embedding.generated"
+	MemoryCreated      WebhookEventType = "memory.created"
+	MemoryDeleted      WebhookEventType = "memory.deleted"
+	MemoryUpdated      WebhookEventType = "memory.updated"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case EmbeddingGenerated:
+		return true
+	case MemoryCreated:
+		return true
+	case MemoryDeleted:
+		return true
+	case MemoryUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // CreateMemoryRequest defines model for CreateMemoryRequest.
 type CreateMemoryRequest struct {
 	// Embedding A vector of the embedder's dimension; in requests it must be finite
@@ -181,6 +205,17 @@ type CreateMemoryRequest struct {
 	Text string `json:"text"`
 }
 
+// CreateWebhookRequest defines model for CreateWebhookRequest.
+type CreateWebhookRequest struct {
+	Enabled *bool         `json:"enabled,omitempty"`
+	Events  WebhookEvents `json:"events"`
+
+	// Url `https` URL (plain `http` only when the operator allows private
+	// addresses), without user info; its host must not resolve to a
+	// refused address.
+	Url WebhookURL `json:"url"`
+}
+
 // DeleteResult defines model for DeleteResult.
 type DeleteResult struct {
 	// DeletedId Letters, digits and `_ . : -`, with at least one character other
@@ -189,6 +224,12 @@ type DeleteResult struct {
 	// back at `/memory/{id}` as it was written.
 	DeletedId MemoryID `json:"deleted_id"`
 	Success   bool     `json:"success"`
+}
+
+// DeleteWebhookResult defines model for DeleteWebhookResult.
+type DeleteWebhookResult struct {
+	DeletedId string `json:"deleted_id"`
+	Success   bool   `json:"success"`
 }
 
 // Embedding A vector of the embedder's dimension; in requests it must be finite
@@ -385,6 +426,113 @@ type UpdateResult struct {
 // UpdateResultStatus defines model for UpdateResult.Status.
 type UpdateResultStatus string
 
+// UpdateWebhookRequest defines model for UpdateWebhookRequest.
+type UpdateWebhookRequest struct {
+	Enabled *bool          `json:"enabled,omitempty"`
+	Events  *WebhookEvents `json:"events,omitempty"`
+
+	// Url `https` URL (plain `http` only when the operator allows private
+	// addresses), without user info; its host must not resolve to a
+	// refused address.
+	Url *WebhookURL `json:"url,omitempty"`
+}
+
+// Webhook defines model for Webhook.
+type Webhook struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// DisabledReason Why the server disabled the endpoint (e.g. it answered 410 Gone); absent when enabled.
+	DisabledReason *string            `json:"disabled_reason,omitempty"`
+	Enabled        bool               `json:"enabled"`
+	Events         []WebhookEventType `json:"events"`
+	Id             string             `json:"id"`
+	UpdatedAt      time.Time          `json:"updated_at"`
+	Url            string             `json:"url"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	// Attempt 1 for the first attempt of the message.
+	Attempt     int       `json:"attempt"`
+	AttemptedAt time.Time `json:"attempted_at"`
+
+	// Error Why the attempt failed without a response (timeout, refused address, ...).
+	Error     *string `json:"error,omitempty"`
+	EventType string  `json:"event_type"`
+	Id        string  `json:"id"`
+	LatencyMs float64 `json:"latency_ms"`
+
+	// MessageId The `webhook-id` of the message attempted.
+	MessageId string `json:"message_id"`
+
+	// ResponseBody The first 1024 bytes of the response body.
+	ResponseBody *string `json:"response_body,omitempty"`
+
+	// StatusCode The receiver's status; absent when no response came.
+	StatusCode *int `json:"status_code,omitempty"`
+	Success    bool `json:"success"`
+}
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+}
+
+// WebhookEventType A memory event a webhook endpoint can subscribe to.
+type WebhookEventType string
+
+// WebhookEvents defines model for WebhookEvents.
+type WebhookEvents = []WebhookEventType
+
+// WebhookList defines model for WebhookList.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// WebhookMessageQueued defines model for WebhookMessageQueued.
+type WebhookMessageQueued struct {
+	// MessageId The message's `webhook-id`.
+	MessageId string `json:"message_id"`
+}
+
+// WebhookSecret defines model for WebhookSecret.
+type WebhookSecret struct {
+	Id string `json:"id"`
+
+	// PreviousExpiresAt Until then deliveries are signed with the previous secret too.
+	PreviousExpiresAt time.Time `json:"previous_expires_at"`
+
+	// Secret The new signing secret, shown only in this response.
+	Secret string `json:"secret"`
+}
+
+// WebhookURL `https` URL (plain `http` only when the operator allows private
+// addresses), without user info; its host must not resolve to a
+// refused address.
+type WebhookURL = string
+
+// WebhookWithSecret defines model for WebhookWithSecret.
+type WebhookWithSecret struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// DisabledReason Why the server disabled the endpoint (e.g. it answered 410 Gone); absent when enabled.
+	DisabledReason *string            `json:"disabled_reason,omitempty"`
+	Enabled        bool               `json:"enabled"`
+	Events         []WebhookEventType `json:"events"`
+	Id             string             `json:"id"`
+
+	// Secret Signing secret, `whsec_` + base64; shown only in this response.
+	Secret    string    `json:"secret"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Url       string    `json:"url"`
+}
+
+// WebhookID defines model for WebhookID.
+type WebhookID = string
+
+// WebhookMessageID defines model for WebhookMessageID.
+type WebhookMessageID = string
+
 // WorkspaceHeader defines model for WorkspaceHeader.
 type WorkspaceHeader = string
 
@@ -414,6 +562,9 @@ type Unauthorized = Error
 
 // Unavailable defines model for Unavailable.
 type Unavailable = Error
+
+// WebhookNotFound defines model for WebhookNotFound.
+type WebhookNotFound = Error
 
 // ListMemoriesParams defines parameters for ListMemories.
 type ListMemoriesParams struct {
@@ -515,6 +666,63 @@ type CreateStreamTicketParams struct {
 	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
 }
 
+// ListWebhooksParams defines parameters for ListWebhooks.
+type ListWebhooksParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// CreateWebhookParams defines parameters for CreateWebhook.
+type CreateWebhookParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// DeleteWebhookParams defines parameters for DeleteWebhook.
+type DeleteWebhookParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// GetWebhookParams defines parameters for GetWebhook.
+type GetWebhookParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// UpdateWebhookParams defines parameters for UpdateWebhook.
+type UpdateWebhookParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Limit Number of attempts.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// RedeliverWebhookMessageParams defines parameters for RedeliverWebhookMessage.
+type RedeliverWebhookMessageParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// SendWebhookTestParams defines parameters for SendWebhookTest.
+type SendWebhookTestParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
 // CreateMemoryJSONRequestBody defines body for CreateMemory for application/json ContentType.
 type CreateMemoryJSONRequestBody = CreateMemoryRequest
 
@@ -523,6 +731,12 @@ type SearchMemoriesJSONRequestBody = SearchRequest
 
 // UpdateMemoryJSONRequestBody defines body for UpdateMemory for application/json ContentType.
 type UpdateMemoryJSONRequestBody = UpdateMemoryRequest
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = CreateWebhookRequest
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = UpdateWebhookRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -562,6 +776,33 @@ type ServerInterface interface {
 	// CreateStreamTicket Get a short-lived stream ticket for a browser EventSource
 	// (POST /stream/tickets)
 	CreateStreamTicket(w http.ResponseWriter, r *http.Request, params CreateStreamTicketParams)
+	// ListWebhooks List the workspace's webhook endpoints, oldest first
+	// (GET /webhooks)
+	ListWebhooks(w http.ResponseWriter, r *http.Request, params ListWebhooksParams)
+	// CreateWebhook Register a webhook endpoint (its signing secret is shown once)
+	// (POST /webhooks)
+	CreateWebhook(w http.ResponseWriter, r *http.Request, params CreateWebhookParams)
+	// DeleteWebhook Delete an endpoint; it receives nothing more
+	// (DELETE /webhooks/{id})
+	DeleteWebhook(w http.ResponseWriter, r *http.Request, id WebhookID, params DeleteWebhookParams)
+	// GetWebhook Read one webhook endpoint (without its secret)
+	// (GET /webhooks/{id})
+	GetWebhook(w http.ResponseWriter, r *http.Request, id WebhookID, params GetWebhookParams)
+	// UpdateWebhook Change an endpoint's url, events or enabled state
+	// (PATCH /webhooks/{id})
+	UpdateWebhook(w http.ResponseWriter, r *http.Request, id WebhookID, params UpdateWebhookParams)
+	// ListWebhookDeliveries The endpoint's recent delivery attempts, newest first
+	// (GET /webhooks/{id}/deliveries)
+	ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, id WebhookID, params ListWebhookDeliveriesParams)
+	// RedeliverWebhookMessage Send one message again (same `webhook-id`), now
+	// (POST /webhooks/{id}/messages/{message_id}/redeliver)
+	RedeliverWebhookMessage(w http.ResponseWriter, r *http.Request, id WebhookID, messageId WebhookMessageID, params RedeliverWebhookMessageParams)
+	// RotateWebhookSecret Replace the signing secret (the new one is shown once)
+	// (POST /webhooks/{id}/rotate-secret)
+	RotateWebhookSecret(w http.ResponseWriter, r *http.Request, id WebhookID, params RotateWebhookSecretParams)
+	// SendWebhookTest Queue a `webhook.test` message to the endpoint
+	// (POST /webhooks/{id}/test)
+	SendWebhookTest(w http.ResponseWriter, r *http.Request, id WebhookID, params SendWebhookTestParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -1217,6 +1458,460 @@ func (siw *ServerInterfaceWrapper) CreateStreamTicket(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ListWebhooks operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhooks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhooksParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhooks(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateWebhook operation middleware
+func (siw *ServerInterfaceWrapper) CreateWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateWebhook(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteWebhook operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteWebhookParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteWebhook(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWebhook operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWebhookParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhook(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateWebhook operation middleware
+func (siw *ServerInterfaceWrapper) UpdateWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateWebhook(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookDeliveries(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RedeliverWebhookMessage operation middleware
+func (siw *ServerInterfaceWrapper) RedeliverWebhookMessage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "message_id" -------------
+	var messageId WebhookMessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", r.PathValue("message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "message_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RedeliverWebhookMessageParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RedeliverWebhookMessage(w, r, id, messageId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateWebhookSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookSecretParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateWebhookSecret(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SendWebhookTest operation middleware
+func (siw *ServerInterfaceWrapper) SendWebhookTest(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id WebhookID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", r.PathValue("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendWebhookTestParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SendWebhookTest(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -1345,6 +2040,15 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/memory/{id}", wrapper.UpdateMemory)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/stream", wrapper.StreamEvents)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/stream/tickets", wrapper.CreateStreamTicket)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/webhooks", wrapper.ListWebhooks)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/webhooks", wrapper.CreateWebhook)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/webhooks/{id}", wrapper.DeleteWebhook)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/webhooks/{id}", wrapper.GetWebhook)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/webhooks/{id}", wrapper.UpdateWebhook)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/webhooks/{id}/rotate-secret", wrapper.RotateWebhookSecret)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/webhooks/{id}/test", wrapper.SendWebhookTest)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/webhooks/{id}/deliveries", wrapper.ListWebhookDeliveries)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/webhooks/{id}/messages/{message_id}/redeliver", wrapper.RedeliverWebhookMessage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/health", wrapper.GetHealth)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReadiness)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
@@ -1376,7 +2080,16 @@ type RateLimitedJSONResponse struct {
 
 type UnauthorizedJSONResponse Error
 
-type UnavailableJSONResponse Error
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableJSONResponse struct {
+	Body Error
+
+	Headers UnavailableResponseHeaders
+}
+
+type WebhookNotFoundJSONResponse Error
 
 type GetAsyncAPIRequestObject struct {
 }
@@ -1660,10 +2373,13 @@ type CreateMemory503JSONResponse struct{ UnavailableJSONResponse }
 func (response CreateMemory503JSONResponse) VisitCreateMemoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1784,10 +2500,13 @@ type SearchMemories503JSONResponse struct{ UnavailableJSONResponse }
 func (response SearchMemories503JSONResponse) VisitSearchMemoriesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2143,10 +2862,13 @@ type UpdateMemory503JSONResponse struct{ UnavailableJSONResponse }
 func (response UpdateMemory503JSONResponse) VisitUpdateMemoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2433,6 +3155,993 @@ func (response CreateStreamTicket500JSONResponse) VisitCreateStreamTicketRespons
 	return err
 }
 
+type ListWebhooksRequestObject struct {
+	Params ListWebhooksParams
+}
+
+type ListWebhooksResponseObject interface {
+	VisitListWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListWebhooks200JSONResponse WebhookList
+
+func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWebhooks401JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhooks403JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListWebhooks429JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks500JSONResponse struct{ InternalJSONResponse }
+
+func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRequestObject struct {
+	Params CreateWebhookParams
+	Body   *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateWebhook201JSONResponse struct {
+	Body    WebhookWithSecret
+	Headers CreateWebhook201ResponseHeaders
+}
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateWebhook400JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWebhook401JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWebhook403JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateWebhook413JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateWebhook429JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook500JSONResponse struct{ InternalJSONResponse }
+
+func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookRequestObject struct {
+	Id     WebhookID `json:"id"`
+	Params DeleteWebhookParams
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook200JSONResponse DeleteWebhookResult
+
+func (response DeleteWebhook200JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteWebhook400JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteWebhook401JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteWebhook403JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response DeleteWebhook404JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response DeleteWebhook429JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook500JSONResponse struct{ InternalJSONResponse }
+
+func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	Id     WebhookID `json:"id"`
+	Params GetWebhookParams
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse Webhook
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWebhook400JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWebhook401JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhook403JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response GetWebhook404JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetWebhook429JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook500JSONResponse struct{ InternalJSONResponse }
+
+func (response GetWebhook500JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookRequestObject struct {
+	Id     WebhookID `json:"id"`
+	Params UpdateWebhookParams
+	Body   *UpdateWebhookJSONRequestBody
+}
+
+type UpdateWebhookResponseObject interface {
+	VisitUpdateWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhook200JSONResponse Webhook
+
+func (response UpdateWebhook200JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateWebhook400JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateWebhook401JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateWebhook403JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response UpdateWebhook404JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateWebhook413JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response UpdateWebhook429JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook500JSONResponse struct{ InternalJSONResponse }
+
+func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	Id     WebhookID `json:"id"`
+	Params ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryList
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListWebhookDeliveries400JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWebhookDeliveries401JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookDeliveries403JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response ListWebhookDeliveries404JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListWebhookDeliveries429JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500JSONResponse struct{ InternalJSONResponse }
+
+func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessageRequestObject struct {
+	Id        WebhookID        `json:"id"`
+	MessageId WebhookMessageID `json:"message_id"`
+	Params    RedeliverWebhookMessageParams
+}
+
+type RedeliverWebhookMessageResponseObject interface {
+	VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error
+}
+
+type RedeliverWebhookMessage202JSONResponse WebhookMessageQueued
+
+func (response RedeliverWebhookMessage202JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeliverWebhookMessage400JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeliverWebhookMessage401JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessage403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverWebhookMessage403JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessage404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response RedeliverWebhookMessage404JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessage429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RedeliverWebhookMessage429JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookMessage500JSONResponse struct{ InternalJSONResponse }
+
+func (response RedeliverWebhookMessage500JSONResponse) VisitRedeliverWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	Id     WebhookID `json:"id"`
+	Params RotateWebhookSecretParams
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse WebhookSecret
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateWebhookSecret400JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateWebhookSecret401JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateWebhookSecret403JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response RotateWebhookSecret404JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RotateWebhookSecret429JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret500JSONResponse struct{ InternalJSONResponse }
+
+func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTestRequestObject struct {
+	Id     WebhookID `json:"id"`
+	Params SendWebhookTestParams
+}
+
+type SendWebhookTestResponseObject interface {
+	VisitSendWebhookTestResponse(w http.ResponseWriter) error
+}
+
+type SendWebhookTest202JSONResponse WebhookMessageQueued
+
+func (response SendWebhookTest202JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendWebhookTest400JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendWebhookTest401JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SendWebhookTest403JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTest404JSONResponse struct{ WebhookNotFoundJSONResponse }
+
+func (response SendWebhookTest404JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTest429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response SendWebhookTest429JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendWebhookTest500JSONResponse struct{ InternalJSONResponse }
+
+func (response SendWebhookTest500JSONResponse) VisitSendWebhookTestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetAsyncAPI The AsyncAPI document of the stream's messages
@@ -2471,6 +4180,33 @@ type StrictServerInterface interface {
 	// CreateStreamTicket Get a short-lived stream ticket for a browser EventSource
 	// (POST /stream/tickets)
 	CreateStreamTicket(ctx context.Context, request CreateStreamTicketRequestObject) (CreateStreamTicketResponseObject, error)
+	// ListWebhooks List the workspace's webhook endpoints, oldest first
+	// (GET /webhooks)
+	ListWebhooks(ctx context.Context, request ListWebhooksRequestObject) (ListWebhooksResponseObject, error)
+	// CreateWebhook Register a webhook endpoint (its signing secret is shown once)
+	// (POST /webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
+	// DeleteWebhook Delete an endpoint; it receives nothing more
+	// (DELETE /webhooks/{id})
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook Read one webhook endpoint (without its secret)
+	// (GET /webhooks/{id})
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// UpdateWebhook Change an endpoint's url, events or enabled state
+	// (PATCH /webhooks/{id})
+	UpdateWebhook(ctx context.Context, request UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error)
+	// ListWebhookDeliveries The endpoint's recent delivery attempts, newest first
+	// (GET /webhooks/{id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// RedeliverWebhookMessage Send one message again (same `webhook-id`), now
+	// (POST /webhooks/{id}/messages/{message_id}/redeliver)
+	RedeliverWebhookMessage(ctx context.Context, request RedeliverWebhookMessageRequestObject) (RedeliverWebhookMessageResponseObject, error)
+	// RotateWebhookSecret Replace the signing secret (the new one is shown once)
+	// (POST /webhooks/{id}/rotate-secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
+	// SendWebhookTest Queue a `webhook.test` message to the endpoint
+	// (POST /webhooks/{id}/test)
+	SendWebhookTest(ctx context.Context, request SendWebhookTestRequestObject) (SendWebhookTestResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -2840,109 +4576,398 @@ func (sh *strictHandler) CreateStreamTicket(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ListWebhooks operation middleware
+func (sh *strictHandler) ListWebhooks(w http.ResponseWriter, r *http.Request, params ListWebhooksParams) {
+	var request ListWebhooksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhooks(ctx, request.(ListWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhooks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhooksResponseObject); ok {
+		if err := validResponse.VisitListWebhooksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(w http.ResponseWriter, r *http.Request, params CreateWebhookParams) {
+	var request CreateWebhookRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx, request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		if err := validResponse.VisitCreateWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(w http.ResponseWriter, r *http.Request, id WebhookID, params DeleteWebhookParams) {
+	var request DeleteWebhookRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx, request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(w http.ResponseWriter, r *http.Request, id WebhookID, params GetWebhookParams) {
+	var request GetWebhookRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx, request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		if err := validResponse.VisitGetWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateWebhook operation middleware
+func (sh *strictHandler) UpdateWebhook(w http.ResponseWriter, r *http.Request, id WebhookID, params UpdateWebhookParams) {
+	var request UpdateWebhookRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhook(ctx, request.(UpdateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateWebhookResponseObject); ok {
+		if err := validResponse.VisitUpdateWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, id WebhookID, params ListWebhookDeliveriesParams) {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx, request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitListWebhookDeliveriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RedeliverWebhookMessage operation middleware
+func (sh *strictHandler) RedeliverWebhookMessage(w http.ResponseWriter, r *http.Request, id WebhookID, messageId WebhookMessageID, params RedeliverWebhookMessageParams) {
+	var request RedeliverWebhookMessageRequestObject
+
+	request.Id = id
+	request.MessageId = messageId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverWebhookMessage(ctx, request.(RedeliverWebhookMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverWebhookMessage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RedeliverWebhookMessageResponseObject); ok {
+		if err := validResponse.VisitRedeliverWebhookMessageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(w http.ResponseWriter, r *http.Request, id WebhookID, params RotateWebhookSecretParams) {
+	var request RotateWebhookSecretRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx, request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		if err := validResponse.VisitRotateWebhookSecretResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SendWebhookTest operation middleware
+func (sh *strictHandler) SendWebhookTest(w http.ResponseWriter, r *http.Request, id WebhookID, params SendWebhookTestParams) {
+	var request SendWebhookTestRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SendWebhookTest(ctx, request.(SendWebhookTestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendWebhookTest")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SendWebhookTestResponseObject); ok {
+		if err := validResponse.VisitSendWebhookTestResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Hx9c9w20udX6eJtVUZ3nNFrXIlUW1eKLSe6UySvLG+eXY8fESJbM1iRAAOAkicuffenugG+aTjWyLGd",
-	"1Nb+k1gcAmg0+r1/4Ico1UWpFSpno/0PUSmMKNCh4b9+xkKbxfEL+neGNjWydFKraD/8AjKbRHEk6Ukp",
-	"3DyKIyUKjPYjmUVxZPDXShrMon1nKowjm86xEDTZXwxeR/vR/9psV9/0v9rNZtH7+zj6RZsbW4oUf0KR",
-	"oVkmpHkBnAaROpDqAIrKOrhC0ArBzRFucAGFWEBlEUZ7W7ug3RzNnbS40dA/9ws0O/ivcTP1+PhF1KW+",
-	"EO9PUM3cPNrf3vkujgqpmr/jyC1KGm+dkWoW3dMuDNpSK4vM1B9Edo6/Vmgd/ZVq5VDxP0VZ5jIVtLHN",
-	"f1na3Yc1WXZkjDZ+qT53LuYIxi8G0kIh8mttCsxAG5DqVuQyOwCl3VyqGdwJC+lcqBlmk+g+jl5qcyWz",
-	"DNXXobM+JKUdH5SbSwt39RkwRcfKoVEi//IEHSqQYTFAeukAMnRC5haEQcj1bIZZzLQadJVRgWen2h2m",
-	"KZZOXOX4dfjm1wMvv5BptEyWyHN9Bw7fu028ReXG1hkURU3lS12p7MsTeKrBVukcimAv1NCxvhKLXIvs",
-	"QusTYWZfiW1XOluQGpB9IC6RfuS0PD0Sip9bNLdoQDCHLdN6LhyeyEI6/Arcu9AaCqEWtQ5bGGkD/iAh",
-	"1UphSm/aDbjmnUhLWkQmzUsD25tzdGYxPrx2Q+bzNaZaZZaM552QZDSvtSGb4cxCqtmkZ/eCZSPFmCET",
-	"fB9Hb5So3Fwb+dvX4MjP0lqpZjFU6kbpO0UnaPBW32AGh6+O/fY9VbdC5l9HCw8hwxJVhipdwCgTTlwJ",
-	"izFgcYVZhmaDZKtqKTrw/IVcODQT9nNhDSLhuUHh0HvBjqMQWSZpPZG/MrpE4yS5k2uRW4yjsvPoQ+TX",
-	"Je/z2I6aF+9jctlre+Y4KtAJ2unjY8J793FEarYsgqSM3jx8Y70mjoSDQlvX0cH6p5xUL4a97V24woVW",
-	"GTvwjzvgbiDy1hPxrnlLX/0LU0fUvcAcHZ6jrXKmss/TjH/NLp/GJVulKVrbUZ4rrXMUaoms+s24u9IQ",
-	"mUfdw30oh7eYOm1AXzPravn7xkImC1RWanVANrgxJ9I1sdK1VNLhVAmV1f4DfkOjLYxSbaVCsLKQuTDS",
-	"Lbw8Z3gtFWZse6TbmEwVxVIOC94vBRrCRfvRda6Fi5qdqKq4IuMRUxh17N/+bvv7HT7F8Hd7iMIYseBt",
-	"s/INHAs75dUK4iPPB0ZEpHOpcGxQZKSPwObhvYsBJ7MJJIU3MpfXEvPMJmRjkvrfI/4HjKfV1tYuQmn0",
-	"VY4FS+HSUWFNM6qqoEM+Pv374cnxi8vzo7+9OXp9EcXRm9PDNxc/nZ0f//OIYsyXZ+c/HL94cXQaxdHp",
-	"2cXly7M3py/Cvw+fPz96dXH4w8lRFEfPz05fnhw/pyleHf7j5OzwxeXF2dnlyeH5j/Tz+eHF0eXJ8c/H",
-	"Fzzt8enF0fnp4Ylf8O+Hxyc8zbslXSG9tlZ4H7z0G1utS7GeJxl1aQCt8kWXSa0P6auBZ1lLxpAG/IQi",
-	"J1V/KAvpHNObj4jCwI6W5rZOuMp2z0zfRHHUMd6DXLtFY6X3JR+3PmH+oW15uzGwLfYH2aVwPbXKhMOx",
-	"kwVGA/TUY64Wg9v+NAfRjLosdIb54Mxfz4ksLV2V2ZP5VI9ZwSdvTi8b42kHo6D+CXPmy0R29hd3T7FH",
-	"6jJbh5ZdLS9DyfkJOsrgY8jkTDoLZNKTS5jAPoyTGO6km4NwkKOwjnPkdC6MSB0anxhPFUfAySSBEf2H",
-	"x0/oHwaB8nywOCvohEDAm/MTSIUil5EKYxYbMb0/5QeJRWHSeQIjckc8Mrgm/wOgykotlduIwWrAW+Sa",
-	"ApBhtlN1JdIbIjTZ9PHB5geZ3Scg2G9RtnpnpHOovOf5eFZeCuIJcee/3x6O/ynGv22Nv7+c7I/f/e/O",
-	"3/vjdw9//cuQ3Hjen0g7ECnMhb0stMEhp08iUWgT3mx85eP60jFWjUtU+N5dppWxesAcP+fnNbvpVSjF",
-	"DA9AXFlUdOz8Q04iQD9MhrbptPPJ9oOkjl04zV3vBgrhUi4i0KTXMvfyJ1KjreVQgtawaziAhj/16nHL",
-	"0GEtaE3I+hHAS4M4JhMB/+/12Sn46SYQyhAWEloniSFxYmbp/1ZXJsXEi3ZC5sQ6UZReJaTK8H0IhPze",
-	"iROkNRxczcUtl6EsAk1rJ1N1GALc3R3I8RZzS8xUaB0NHHEi52nirJTegG1SLD9sqraf7X63B1cLh5bU",
-	"gcRGpI4307wFO98+A6fLsR9P+2oUpcufnW+fPUwg/G4flLr4vWUREbO+LD86og37tre2lqW64e36Vtw/",
-	"eHTpJX8fR+/HMz0ODwtRvvWvvhOKSXnNRuqll+Yn5mDFJ8nl0Xs6RlYm1tDm9OrpvHiOPJ0x+GA6hmBg",
-	"pkobUFWew63IK7QHjSw82+ORB348iaafIrzYShYJTeMO7MagxDzbG4qcni4zAyVlsiXsRog27w/IQXkz",
-	"RgokZrbND5/t+frtJ8heZw+t6H2iHDWism663t/4md9g8muFZuGzjSYmSMgA1PaR9vo5Mv3rVqI/NqYv",
-	"/vdxxMm3P7hrwVny9hbzVBYUK7M6F1KFv5ZNfRxRhNObILJYCOVkSoFQiLg7j25wcacNRVTzxZXpZcTt",
-	"oTLfluXpb/SYqwYHdSAyKdH4AnjCUkbSRgHStTTWwfbWTrCpk344sbf1/bNHigxx5OYG7VznWW9/W8sF",
-	"LOYP2FQbPnYBhksOtOZSztzytsPZ8fZSMv0xkfSth+U4pT6L3832gTyRNrR+iNNQSiwbCHT84V2S+b98",
-	"UFzIdEU52UB1gaOHyw4pjwQe9Zv1xh7OsERGkOZ3H2P9YCmpaBK99eI+FpV1SipDodQiqicYJNRps7Lk",
-	"9SmJZ5vMzFChEaFM/qDiZyqEuzn2iuyhWJW1BfkRW0uOqgTYqixziRk0K3TLCZ0A+/Nnqcs1AUtsy9pE",
-	"blA/nL5BZS8rO8gC/rFXpYNUV8phBqOttfbcMaufkvp+cm4b2DF81kPz9lkxlPCuSo6HRdagKC5keoMD",
-	"MovvS2nQPokTrpnrgV8uxa8VHkApLEfZiX8xAach+fHoAjZ9JyYZzJ2aFtfjRaFAQHdM3N3JEBveMJee",
-	"1iUopOo+3f480cTvKeI8Vrhfse1VFquVLIM9+7NsJn6vCXiC5v/59LXLnXU09qMqyQ46rYx0i9fEOn8U",
-	"VygMmsPKF2qXmuuhVwdB831NKvEeK/NJiv8paVqQfIA8a8ueuXOl78hJda2XV6onZIMdWkhNzYLXbBIr",
-	"yok8JyyUaNoWdTxV3vMj2+sCrhZQoFCcgIVMCkVhQ7riERSgyae9Ztc2fo3KwdEtSddkqqbqiF/kUndM",
-	"aV7Ic0o6EalVDHPhXcOVzhZTlXyY+rr4NNqH52cvjmKY1gVyejSNJpPJNKKnoR1CTz9MJpP7+8TvkkaF",
-	"RGqqHnQhYLS3tbURQ7cVQc+2N2Jo+hEMm9mIoWlK0IO9jXiq+q0JevxsI4a6P0F/f78Rw1KTAkZ727s0",
-	"vtcmGO3tfB+DyK2GpNNtSMCG7gLxW0DS6WknAflAc9V9Dhh9W2+pbnbQo90NZj8JJVKky9zeh+QwNLDD",
-	"3z+wkAF3eNIbXPhWTzKBpI8JIqpyTJ2dqjZHbeXGPgY9OuCz0ZUDya3OqbrBxTd1NtLMw802ixnTfi4c",
-	"+iaol1Kanngy15UhwXQSzT5cG0SgdAxKo+kfWzGgcmhKIy36IhbrWE2A4IFQqdxDG2DkpZGUgagPQs05",
-	"+EZHhkMRQSpOYzzOaERaZmOQmY0f1C1Yx7jgEANF2RJtPFUhHd1oWpGMS4I3Fy/H3zUUvvk/W7wNlg0W",
-	"Cl+6Q5uKEhmVM1UZpppCyJHSkNOZ2MoYPRMO7ca+B6JIVVbOJ9XXxFWvH3s0tSI9nCqDdVkZ/CabIdxg",
-	"wqwGSQi18MAp2VSiuYwtaA4/ec0Tzz9bQ62Ygyf+FEn74KFK+t42m5sYkqDVCShRBLHic9rYn6qGwYob",
-	"umKpsMil9+atoaqipGFTxeM+Ulj0cibsR+qLB7T3XFoH2tQl/nC6ZOc6xSiu47Ayt896shJPFYpmeC1o",
-	"I7L7xOTKpBjTLH0Ro3VZwDZWVbQOKK72lHGe53fvaaA8v/PqBA6naqBywHCqpn7QxSo8rCMEmzBVvJSv",
-	"L7cwBjaB9VFLxygRi47VeI5QayCMnu3B/5c/TNXVAkJhIdTlcpliyO0DavGwFOkcxzuTLXLbJg8+0u5v",
-	"bt7d3U0E/zzRZrYZxtrNk+PnR6evj3gMR8Mux47rPHx1HHUanNH2ZMu/qEtUopTRfrQ72ZrsRtxjmbPz",
-	"3xR2oVJRyslCFJyCzXyA3fi44yzaj35Ed0gv+iV6IMmdra2P4HbqWVvczgAsLswMu5MtyHRaFahcTEL9",
-	"j8OfTwb69SvQdfU09RS9gCfaf/sujmxVFIIy+uERTc+L44RvLATfzXEWl0LfRnZhHRbRO5p8c940uFex",
-	"LbTAn8S0p4GdwgoruFIanaK17JrKj3LkRN6i8sCWwb22xZDZUA72ivjETRZtMjSYgcI7sqisahN4qRnm",
-	"mHR6YQlUysmcnKq0UxX6XU6DRQyhli+w43uRunwBWqU4gYTLPYnPwm33xakKB9j0tZR2jGjwkDtun8Gp",
-	"bpxBKsoSM7AyR+XyhdfV/hmeSOt+bltdXdj12+GDaV/ZfAiKvo+H2AZW/oYNvLkuagU74Uu5cU+DQsly",
-	"50k13eW1fdoM/jDg2ugCBJQGb6WuPLO+sf0DW0Vk6G2ugF5/u70zkDIuUUPH1Ib8c22R8gzvMibc5gP8",
-	"tRK55cNcRQqvs4KQ4R7B0wip+4trkBIaLZ+RmMcbLgZLFN7HNXLYbS5xXQrflznXlH1na5CNZAK6lH+u",
-	"1o11C/Za5KMH9GG9vlqD/woP31YWzaXM3v212k6marS6mdbvosFgE20N9nTwIi2LVoGZ1uHY4127wLcM",
-	"sTyrnz4iLSFlFxzl+VCc7aBU1gnlVmpzXeRj/Fh3h+sUQNalKsTmTyHID/kMFB2rNK8yBA5cG0hrU3aB",
-	"UbCx0Ba2KVi2G6solH7Cy7YwN2ixQ3lvCWH67gvGBx0EzECMcKaQLT2J2J5fdWiyhrrNzqUYHrL9+JAe",
-	"8JwH7T4+qL3TQiN2vn98RBfwfx9H366zm+aeCkdGnVjItuWnuBfJBFRWcJqlmEnFp8LWpe7XtiFUiJre",
-	"3cdRqe1A3PRLSJsTmSUx6akHfSl+AG4uXHtTBN8TXVL1yxexz1zqixutho12trZjSHxZcd+X1miR5ER7",
-	"SWoqMhP4xa86Ve2yvJr10RkYLHOR+km3OpOGgmMSptCVm6puU7x7aaNpHIW8qQGM142Vg04rpT9ND57T",
-	"br2Ll+YDaODRENDRU9WBR1MC37lQNlVHnNiHauYk8M039sOzen81DCvczRkIFLu3AX5/oPjO14fRuh90",
-	"tvhsxmDoysJ9vxhNTu/+C9qjbidz+D4XCx6Z4SDSrBHeT2SMJqxL+vdxtOMN0NegzPMu69/ZqVVpWbHf",
-	"nJ+0oL476PR4H9zSae8f/rlt8PYaIx5eEPs6tpsG7K7FgwYb3rf3fPIgwiGxGfYyxvjVOQZr7Kt6oiOh",
-	"FIGPqtKicRtDVr9NnDd9eYpbYYOO4Ed5iw20yLfVhw3mBkdzoSjWNZJ1DWvYPI5q2AgUOsOA84ekfpqA",
-	"EerG0lL+FslUtddIYkgC0iShF66rPB8ziQZzvBWKnFDiESgJXFcWLVxpN5+qkcFUlkanIuf56UdunDDS",
-	"gdyKTUWOGWX9W5PJ9sYEAowJSI8XIUqcKhos1WwCXj+tdwaJB+f4uv9foUH2JDFctbWHxs4vVwgfteoe",
-	"IPL5CgBfyK73UW1f26L38UsDpjMcWvdUov8Yuz/K2PmiepOQdbukQcstm0BS4UeM2geZ3beX7paNWj/A",
-	"ChfmuIzUVzN/pa8Jnr6YqPauDg4Iqv89+5ML59be4yOam+N/QPrkudj40+F0aFXFfFUEPZzBt7isXt5O",
-	"Ju/3Juu++vMH5OqravlFAzT8j2x+smyeo8g4bKtjPc4uyEp1xWEofX+S4+9gkj4pSCirgRDxJV9thZm8",
-	"RVVn5CF+odSetmUP2qpo0kvchQUxVXdzneMEDjknSSiGS5rO/RKYfVwHoBNgQz5VD9PioZCpC3iLvky4",
-	"M4Sp+8pBTw/fNqCwb9oc9d9JW/+N4yJ/Yr30brX/ohgo9NUfbZ2flai+SOc8TNxrnJMpw/z66f3zerI1",
-	"2+fStm+u6BgbFNnqhnHib4FP6q9wsM1J9E3SAs7rn0Aoe0c54ejbrd1ws69z0TvpFvWgnrcuKnbBOO13",
-	"FqaKIc3t6wFbyTcEG1I4DE7sjeQ28Wkg7TTY26mqYYiprnL/MYYrBJJ9zEAqp3nR8KkHnhmEA+uEcTC6",
-	"M1rNpqpN0K/DN25qImNQWo1DOZNS/rqQeeCBRXrmdxbwN1pRvt+C0YTKQGYbHssSoPv8PwsoiV9wJxb7",
-	"4Oba1tVjGTr4zecWaI5cWv5GUoBQ1kWEBjTEnxKYYzFVYiak4iY9PViEqXpXf5d0g9yxDLCDPwAicc4i",
-	"2tqOL7zcKX+Fipf8iHI1PGk/UUOj0jkdw0ZAsgrjxlXJ/JdqthK14SsbK5XQh5Ue5MLn5X++amtOSyCZ",
-	"qRolm6KUm7fbffRQQsp3h3mqC0yA/mtr8McvDXqx1JZ7pFPV1l38brgpy/KvsoMAMz4R1o0Zj8sozhFp",
-	"Yy6su2Rk16XMko2pks4HOQvL4DNGitTNTuGaFblNovgLIlJVaCGXt3jAPY9KVZblvX4XZkhpq0GmLKk7",
-	"PzwBDfNgiUDsZKr4mye2bWku7cwg/HRx8Qp824TvezKFMpgDy/zwKpMwhDig1+wEfjD6zjKaxWMRmB+v",
-	"GVtQ3+e3SDYxlKVjEC1uFkM/CexcGzcm4rP2foRU1qHIBgtfvAGPhf4CuJefK7vyy2cMTV7ny3/+g2of",
-	"rakvLUwRW4HLkiJtc/or1+uJ49OWfS0KhAAW700TWnDepodPw91JZb2rudJ0eAZ9zL8SI9RViafRxWT4",
-	"2+7gNBhMkeR7lOqiEGOLdKjOf4bQQ0sw2zhgV8T0eczWmpgSrIVpAFWy6oMvnxc30nwJYRG0qwaShMZt",
-	"B0di0Wzv7CZrbq1t/D4OB1nn2zZrYD1+QmHcFQrnv394K3KQqobfH7SfDel1WgNArC2U7G6tLJPM6wWG",
-	"yyO7XfTZ7rOnw88OayPprZG3qcmrs9fNfa1N/4tN4tpS1R213kWAoDYrEWH1pa3VavF4TWfJSPXDgYFP",
-	"iS47Wg9HDsP/5Hnhs7Xyws4XNL9eKaeNmvqXl96+u48/3PciqQA6fYgZ8LrvPflo+epPt5MXTqsbTNVS",
-	"ubqVV3vsb1b5akoyB0UYDoM2TFXXidveNcb/61/562QySZqsoXMLxX9yR1pbUY5yrU0cgLZJe1UxOQix",
-	"x8KGWxzXbOI736oMg4iK2H9tTsC1QcupBmVICpESHfagEzhFyjBKivLaW2N83+TN+clqwETvlujnaa/1",
-	"FPlzwgM6lK5Q8WBr/n2RUT+iexBMPjDi3Ju+8grQFf9BnXpEnUmXWTuHOgDh2kMMBnPhSJWd5jou50tv",
-	"zk+aexUhW2HpCDQshWeU0Mecm8Wh9R+Db1fFnAGH5LfXOZt08aChNL/0hS8iLNibVTcNO4jh2jcMOPvc",
-	"zT2BPjUUfOuoU4XpTuMzwPt39/8TAAD//w==",
+	"7H17cxu3sudX6Zq9VSb3DinqEVci1aktxZYT7Sqyjyzf7L2hVwPOtEgcDQEGwIhmXPruW2gA8yCHIiXL",
+	"Sm7K/yTWPDBAo9HPXzc/R6mczqRAYXR0+DmaMcWmaFDRX7/gVKrF6Wv77wx1qvjMcCmiQ38HeNaP4ojb",
+	"KzNmJlEcCTbF6DDiWRRHCn8vuMIsOjSqwDjS6QSnzA72bwqvo8Pof+xUX99xd/VO+dG7uzj6FUcTKW/a",
+	"puBvAYpsJrkwj57MlH06QzE2k+jw5UEcTbkIf+7GkVnM7BDaKC7G9Sn9glqzMbbN7Bim7uYLDcncPd7j",
+	"WbJmev7hqyeeplQ3esZS/BlZhqqFfuEBMBJYaoCLI5gW2sAIQQoEM0G4wQVM2QIKjdA5GOyDNBNUc66x",
+	"W65m4j5Qruf/9sqhe6evozVr2N37ftMi7iw59EwKjcSOP7LsAn8vUBv7VyqFQUH/ZLNZzlNmF7bzL21X",
+	"93lLZjtRSir3qSZ1LicIyn0MuIYpy6+lmmIGUgEXtyzn2REIaSZcjGHONKQTJsaY9aO7OHoj1YhnGYrn",
+	"mWfYJCENbZSZcA3zsAc0o1NhUAmWf/0JHQvg/mOA9qEjyNAwnmtgCiGX4zFmMc1VoSmU8DQ7l+Y4TXFm",
+	"2CjH56Gb+x44/oVMoqZpsTyXczD4yezgLQrT00Yhm4ZZvpGFyL7+BM8l6CKdwNRLWtG2re/YIpcsu5Ty",
+	"jKnxM5FtJLOFPQZWPlgq2fOR28/bS0zQdY3qFhUworCmuV4wg2d8yg0+A/UupYQpE4twhjV0pAK3kZBK",
+	"ITC1T+ouXNNKuLanyIo0xw0kby7QqEXv+Nq0ic/3mEqRaSs854xboXktlZUZRi24GPcbcs9LNnswxkgT",
+	"voujD4IVZiIV/+M5KPIL15qLcQyFuBFyLuwOKryVN5jB8btTt3w3q1vG8+c5hceQ4QxFhiJdQCdjho2Y",
+	"xhhwOsIsQxXDLaZGKkAx5gK7ltWKaoJHjtyQM4PqeTfPWwHPLw/my2aPZWxvQnRbxcRdWAzR5ZVCZtAZ",
+	"WTVtyrKM2y+x/J2SM1SGW517zXKNcTSrXfocuc2xKnrTWsoH72JrhG1t+MXRFA2z7LD5Hf/cXRxZWbS6",
+	"1VZiORn6Qjtx1WEGplKbmqAKt3Irn2I42N2HES6kyMjK2WRqVTbbb24SH8un5OhfmBo7O0d3zzaPJLyw",
+	"TJ+5NV6zIjfBSvRfG0mZIxP2c6S59Cby+emcuIfv4qhQ+ZbvfLg4W1m8fbv8dBsRXmOOBi9Q09w/L60v",
+	"o7vZ1cNYRRdpilrXTmpJhqXphSfj+pfWT7Pcq21mu8QVX2VaJ/WDtyxIvaCU18TWQYC+0JDxKQrNpTiy",
+	"0qHUh9yUxv41F9zgUDCRBQMI/kAlNXRSqblA0HzKc6a4WTgJnOE1F5iR8uSm2x8K6wwYnNJ6raXMTHQY",
+	"XeeSmahciSimIytAY+sHnLqnv9/9YY9OmP+7OmBMKbagZZNIbKE/WZXrz5A7GktakKUTLrCnkGX2MAEJ",
+	"7U8mBuyP+5BMnZa8uuaYZzqxSjIJ/+7QP6A3LAaDfYSZkqMcpyQhVrYKw5xRFFO7yafn/3F8dvr66uLk",
+	"nx9O3l9GcfTh/PjD5c9vL07/68Q6SW/eXvx4+vr1yXkUR+dvL6/evP1w/tr/+/jVq5N3l8c/np1EcfTq",
+	"7fmbs9NXdoh3x/959vb49dXl27dXZ8cXP9nbF8eXJ1dnp7+cXtKwp+eXJxfnx2fug/9xfHpGw3yMVznW",
+	"K5FWbibNeMW206ad+hxAinxRJ1KlR5vHwJGsmkbbCfgZWW7F8DIvpBNMb+5hhZYVrYytDTOFru+ZvIni",
+	"qGZutFLtFpXmTsPfrxn8+G3LcuKsZVmkM7IrZhrHKmMGe4ZPMWqZT3hntGhd9uOUd/nW1VRmmLeO/HwK",
+	"fuXTxSx7MJ3CO2vo5MTpVSk8dasl2NxhCuDQJGvri+u72JjqKlnbPrueX9pCT2doDCodQ8bH3GiwIj25",
+	"gj4cQi+JYc7NBJiBHJk2FORJJ0yx1KBykZ2hIBcu6SfQsf+h9/v2HwphxswENI6ndoeAwYeLM0iZsCoj",
+	"ZUoturF9fkgXEo1MpZMEOlYd0ZteNbkbpf3ajUFLwFukcCJYwayHYsTSGzvRZMfZbjufeXaXACO9NWca",
+	"5oobg8JpnvvDSjNmaWKp8/9+O+79F+v9Mej9cNU/7H38n7W/D3sfl+/+WxvfONqfcd1iEkyYvppKhW1K",
+	"37LEVCr/ZKkrN5+XmrAqVaLAT+YqLZSWLeL4FV0P5LaPwoyN8QjYSKOw2043cssC9ka/bZlGGhctWvJC",
+	"SIXbscNqYMpMSlEwO+g1zx3/sVRJrcmUsN/QWyiAkj7h63FF0PZTUImQ7S2ANwqxZ0UE/O/3b8/BDdcH",
+	"H0fTkNjvJDEkho21/b+WhUoxcaydWHGiDZvO3JHgIsNP3hBya7eUsKeGjKsJu6U4qkaww+r+UBx752N/",
+	"D3K8xVxbYgrUxr7YIefNzYnCKvYJ2LUHy702FLsv978/gNHCoLbHwbINSw0tpnwK9r57CUbOeu59u67y",
+	"oNTps/fdy2Ufw612KVZLz62yCBs3eXnjG5XZtzsYrHJ1Sdvtpbi7sPHTK/o+jj71xrLnL07Z7Df36Ecm",
+	"aCrvSUi9cdz8QDdt+ii+PPlkt5EOE53QcvfCcI49O26eMThjOgYvYIZCKhBFnsMtywvURyUvvDygN4/c",
+	"+5Y13RD+wYqzLNOU6kB3Wznm5UGb5fRwnmnJJllZQmrEzs3pA6ugnBizB4iNdeW7vzxwCYhH8F5tDRXr",
+	"PZKPSlbZ1qNvLvytW2Dye4Fq4byN0iZIrAAI8tGu9SmiMNcVR9/3TpP97+KIAiONwMPugGjKp9ZWpuM8",
+	"5cL/tSrq48haOI0BIo1TJgxPrSHkLe7apRtczKWyFtVkMVINj7jaVKLbKj/9016miM5RMET6M1Qug5MQ",
+	"l1luswbSNVfawO5gz8vUftOcOBj88HJDACiOzEShnsi8GZkZrEZgiT6gU6lo2xkoii3Yb674zBVta5Tt",
+	"7a440/expMudrdopYS++mOwtfqJd0PYmTjlTS7IWQ8dt3pUV/1dLwYVMFtYna4kukPVwVZvKBsMjPBkW",
+	"tjzCyjQ8N3+8j/StMaNp6ehtZ/cRq2wTUmkzpRZRGKB1okaqtZG4xzielTMzRoGKmRCpbERjVYEwn2Aj",
+	"S+SDVVmVUeqQtCSrioEuZrOcYwblF+rhhHrM88m91NWYgLZkyypHrvV8GHmDQl8VupUEdLMRpYNUFsJg",
+	"Bp3BVmuuidXHuL6P9m09Odr3um3cJinaHN51znE7yypk00ue3mALz+KnGVeoH0QJU461pJdn7PcCj2DG",
+	"NFnZiXswASMh+enkEnZcKjFp9Z3K5MvmoJCfQP2duL6SNjJ8ICo9LIMz5aJ+dfdprIkvCeJsSqqsWfY6",
+	"iVVxlsKG/FkVE18qAh5w8v9657VOnW1O7IYj6TblgVmtjcxY5bn+xMTWylr9/afRlhnXtMgrhcwniJfg",
+	"WZNFXUeG553eKHO/lLXgBpjQc1SYwcHuAH6SArtluIe0rSdpq7jaktxb2XN1ul/awVpsujUJs0cFcVW+",
+	"WcbSUWikJqs1P0wB+dW9xpzfYlvAnhmD01mLQtn1OBP0Dod/MATpfM6jXcX7Zx9qjoUMVDtbhQlcM265",
+	"as7NRBbGuSTkNUDHjiwLE4PCaysNgGWZQq1j6Pf73XZWsvS9Cs70GuNr5XLODIp0sb2BX0NMtub766DL",
+	"JRJDSc3WBYTVX41ktmgffNljDB8oCWdfbR3cieOrtPSEVwGHKXIHR3DPNg+xkNVHUjZdwy7bJ57pYDTQ",
+	"p7X9K/kuWuLAuJawru3cFuelPWieubsPCYwvn8MVIbO00Non7plmJbRaEb0EwyMCAVtF4aRMgC5G9qUR",
+	"gpH9WlTDvdv3kiaKw4VgSJQXfP6/rrD7lbpuszeaeu5LpHQVHzu4Lx8fR4XgvxfobxtVYDWN9g32tHrw",
+	"9DZuaznwPZvqYdr/LLBwKm7ZIb9fkqwHct+vc2rj3jO595iqNldmjZycKbzlstBXTVenOesPwvDcCiQB",
+	"FdtTrkLzsfCingRWGA40TQOMlI1I1L3qRZdTXyWawDl9jIuxHzsGPSHMocgrKGuQZZup6YxZ98V2MtxD",
+	"ZGvPrUwzmRgz0wmlMDuznHEBdClxUywjFHZXmLEueZ7LuYaZ4reMsDJOF6LuxqXyLDQq4OJaHlFocSK1",
+	"x9g4sLOW+a0D2w/FkkpdSWPuDQ6+3xh39Av8lZtJxUksz99eR4e/bXvElnlv3ca+X9rQZD7RmF4l8O8w",
+	"YhpfHhx92R77765u5Mc7x26F4mbx3s7fTXSETKE6LhweZAWE7jGt4KWuY/vECdrM5ULcraREe5KupFGr",
+	"2VqmcHBMu7GrXwoDUlzIowjL1Ch9s8zfMJF5lJaGGaoKoxkPhQswIoWFpjBawBSZoDyPT9ggm2qfFXGV",
+	"BiCtW/CevIPee6uVnBLoD8VQnNCDZALGIEVIpxAzcylimDAXgbK2ylAkn4fOXhxGh/Dq7euTGIZBhNlL",
+	"w6jf7w8je9WjruzVz/1+/+4ucau0b/l8zVAsgZ2gczAYdGOoI57std1uDCXsicpLujGU2Cd74aAbD0UT",
+	"AWUvv+zGEGBQ9u8fujGsYKGgc7C7b99voJE6B3s/xMByLSGpgZoSy9cEYrL0ZpDU4MOJrxCwYwU4FXS+",
+	"C0sKmCp7ad8PvWYA2hvLsSiMhwcfQnLsUeD+7x+JA4FQZukNLhzcLOlD0iyssVPOMTV6KKo8WcVUelP9",
+	"zlEptzhBYYfiBhcvQkakHIcAfxozmvsFM+hAso6F7fCWYBNZKMu1hqM6hGuFCLuDQQwzJe0/BjGgMKhm",
+	"imt0iXQ6gJXXYV+EQuSuPgA6Qe5qmr3neMoDdmsM7hOZXJDf4op1OvYI6hh4puOl3CkdQEp6xvB7QYox",
+	"HgqfEuuWcEgq7oEPl29635cz/PDvA1qG2127qQ4+gDplM6dfhyJDa9pn0BEScrsnulBKjplB3T106G0u",
+	"ZoVxiT2nAOjwHNihhT2kVjMEaAu4RZavEMgNswBWZ2Lhqo94iYYhKE1NuwSaOPrpUK9EFDxzu2iPJiyf",
+	"V4d9JlkUQ+KPfAKCTT1b0T51D4eiJLAgUClbATd0nO/ln2pDNnD72lDQe/eAGxyfMX0PxuHIrj3n2oBU",
+	"AWbkd9cKwVpCnHLJdNKraw1eiYcCWfl6YLSOVQqWyIVKMbajNFnMfpcYrLsuq34ELMyMck1u9W4OB4Mf",
+	"6o/24XgoWrKXzgUJOcw6ln2NZzoU9CmHcalg7iQfw1ZzQ7UVGg0d47rl03l5AP+H/zgUowX45KbHBuQ8",
+	"RZ9f9KV/xzOWTrC31x/4kItToPpwZ2c+n/cZ3e5LNd7x7+qds9NXJ+fvT+gdisibHGt69fjdaVQDWUa7",
+	"/YF7UM5QsBmPDqP9/qC/HxHOa0KWwQ7TC5GyGe8v2JQCRGNn0ZQK8DSLDqOf0BzbB90nGpWGe4PBPRUd",
+	"YdSqoqOltsyPDPv9AWQyLaYoTGyZ+j+PfzlrwQyvKVELw4Qhoro1FB3+9tG649MpU4t1b5S4OzIiXujg",
+	"01Csl+AYv0V6oQ1OIzK1diYlyHYd2TwM90FEe1gZjP/CGqrMlExRa1JNs3spcsZvUbhYRetaq4TsuM3o",
+	"fWfpRM6TVBnFVwXOrUSlo9aHN5JqBZMaHi+BgjwwbsXcUPj4jZGgEb0d5kA++ImlJl+AFCn2IaGUc+Iy",
+	"gbr+4FD4DSyxddadICubTGyC8MG5LJVBymYzzEDzHIXJF+6sNvfQOuq/VHC7etX3GsehemRnubLY+hCr",
+	"ZAPN/8CyRjgk1r2ccHCSuHGCPGxi70G4ktVvu9QduM2AayWnwCpXd+ad+fqGrZukx1euqV/+bnevxaVZ",
+	"mY3dpsofmEiN1glxKqNPUEPA3wuWa9rMdVPxEbnWibTjlB42kYBx3GIqHuz1hJPZDPpSOEPmdFzJh3WA",
+	"GwWj8dMsp8iqQ9e1ktGKgPrMnwo+ps2CtJbV0S3nYTtsX1mD4i/+VmhUVzz7+I9iNxmKznpAXxPJB61A",
+	"vi3IU8OsVyRaV1CxDcU2Iwc93TLE2dtwdQO3eH+ekZXnTHGSg1xow4RZe5pDnodqWOor3Cbgte2svG3+",
+	"kAm5V55gRqcizYsMgQzXsuSxjCRDx8tYqMA11ljW3XUz5G7Aqwoc0CqxfVZ3Jdnw8SvaBzUUfouN8FYg",
+	"SXrLYgfuq22DlbPbqXWWoFd2N7/SqN6ml/Y3v1Q1hrBv7P2w+Y161fxdHH23zWrKZg9kGdVsIV3FpuKG",
+	"JeMrQ7zSnLExF7QrJF0CZrQyobzV9PEujmZSt9hNv3q3OeFZEttz6gpPBF0AM2GmareAn+y8uGiGL2Ln",
+	"uYTuB9UJ6+wNdmNIXH7s0MXd7EeSM+k4qYq2wK/uq0NRfZa+pp11BgpnOUvdoIPaoD4xk/ghZGGGog7M",
+	"rXc+KMFro0WzoDiAu45qcK7mMI0SgWrp9ZpN2oCyRBN8heZQ1Eo0rQNf68oyFCfk2CfNrJMDFzcTT0ko",
+	"BfENLloMxXq1+Jcbih9dyBe1+dGnV59EGLSVtN8148s+T/XV5FEdTdneFIUYz4phz9I+DWP1REYVTSEb",
+	"eBdHe04APcfMXpVJyVrvhHCUWrJLF2dVYdEcajjTpW4JVROfv7YM3t3ijeUuK88ju+0L+1vRoKxPbcp7",
+	"2nlgfpNIDDseoxq6CXpp7KJ6rMah1gLvFDONynTbpH7lOO+48BRlMFsVwU/8FsvyBgftbReYXbLmfFCs",
+	"LiRDDKtdPHYCdB2mMkNfawxJuJqAYuJG20+5SvahqErZY0g82j2xD1wXed6jKSrM8ZYJq4QSh4JP4LrQ",
+	"qGEkzWQoOgpTPlMyZTmNb29SVoXQ1pT0ShlhtSQM+v3dbh98KQXYc7zwVuJQ2Je5GPfBnU/tlEHiCgRc",
+	"3P8fUFYXJDGMqthDKedXI4RNqQ6/hmRmCTd2UKShaDRXgc6vyG45M9it9UIiXFlcpyiVhHqyDIV7AL4b",
+	"7DdyIS7bVs+BHNWofYM4cz1KXDR6Re04FP3TRSi+kuJplv48t8ppFnm0yHbPVXW2ib5J4z9LGruof+kx",
+	"1nO8/mBoktFWxmyQup95dle1IFmVuk0L0KOKKM7VPGauz0lp3X01Vm20fWlh1Nce9/TXZs7BweY3yn5Q",
+	"f4J/56hYKvx2f21dSH+did8eYqi0SSOwYEXel0YT2hsaPUMwYV2yYVpWY33jzUfz5gWyjOzKYIySgWCl",
+	"VJ0d2uILD1L8tcKNRxkJs6LFhn1D/X9gzG9RhJCBN7CkQlqWPqrCtkkjssA0sKGYT2SOfTgmpymxRmZS",
+	"QgtWKn57wULuAwnyoVj229tMpnpVUPR1zJ22wqNnNnoaRUAtB/ZD5UT/nU7r39gucjvW8D/X6y9rA/nE",
+	"/8bc/tsZiq+S2vcDNzL7VpRhfv3wBH8YbMv8PtfVk2tS2gpZtj6jnbhWWf3Qa5NkTiJvkgrzGm55508T",
+	"sM23P6l1w0rqUUcI4wYfs44WqprRDQXVfVaP+wI0aqNSToXM4ETfcMpjn/upnXt5G9xWDaksctexboRg",
+	"eR8z4MJI+qj3bWlkYAa0YcpAZ66kGA9FFUEIdTlVy1EhRc/HWx3w10VajxzySY7dyjxASAp8UWu3Sd4x",
+	"z7oObONrt+h/GpBbesGcLQ7BTKQO4e2Azy570tkxcq6pE7IHgIYoR4lqon5rE5wOBRszLghFYC8s/FAl",
+	"iGwdpZc3s8Mc4gsqj75b8cS6SMFQLIUKjgiLFhDnhud5UJPW25lPuF+fIupRFMJtES3AheVHLL1pU3E/",
+	"obF2BPeAjj8BfHJBZ6sSel/5c+eEG6dP3iMVSppUHXQdee3Gdj2AmCnTK2bEOFyM1+JhXMxorfSolUS4",
+	"HXa3R1U0bwV+NBSdZIfN+M7tbhOXlVipMcc8lVNMwP5XB1jNryUudCY1ZZ+HoopoudVQutsXQx75eNMZ",
+	"06ZHMGjCx3asGMmZNleurolnSXcouHHW2UITrI8wOCGNzEz5xdjVUNgd5qJADTm/xSPKJhWioGLM8lkY",
+	"o/W3FdLMkpBTowHsaw6G4ifbHwrqaKmrZPHKyhTCz5eX73wVGHXzoRlyL8c00cOd9YSQ2x4XqPvwo5Jz",
+	"TTghh/Igerwn1Ebo1qbRCnMf8I+BVYhk9Jk60BOpTM9OPquq37nQBlnWGrGjBZyE+sqnRhT9Uui1jdkJ",
+	"Eb7NDxO4fu/3ZitWPmxNzSmucgrX5e6v/V6DHR/22fdsiuAx+o1hfHLTKSPfuX7OhXaieiTt5il0zspa",
+	"9FX9SDxsXjQN18sMjAwFi9BJ5XTKehrtphr3KwkOtINZ94h0KM3PoeG2ROuUxboteJ117TyfFpFT9rnz",
+	"hX8lRMenxGsIHY1qd28/2XJpVUp9M9Bmm86lW6BofkamzAiZcT/PcMty4CJUPRxVTSEbOWwPvasiPPuD",
+	"tfGdSfhAe1xnv47r23/5cGDfcRCSTho5mZq8e/u+7Max4+7oJA6SKuQqGyUW/tisxdqFlhzrj8XmYNSK",
+	"kGqaAy2/dLKqaB3Q27/+F3doX27l0NZ+4OP5YlCV1dSsGfvt4138+a5hSXk47zIaw519p8k7qxVX9Ryp",
+	"3626MRW4cn2SNGjsF+t0tfWOW1kYjv1pGIq6EteNJjX/yz3yj36/n5TuTq2+xzVU5VoX1rm6lir2EOak",
+	"KrBMjrztsdC+PuaaRHztpzT8S3YWseslzuBaoSYfyZr1AtF6aKRB+3CO1jWaWSuvKtajSp4PF2froSiN",
+	"HkBPkxdsHOSnBF7UZrrmiHtZ8/fFnP2EZsmYXBLilPUfuQNQZ/91Z6peTN4a+Tnj2vwaHvoKDPJ0bma9",
+	"aL6FP3wNZ2gwsFzfV7XC3B0MPIiuUVXa/btDGZfF9HJPBh2DzLMq9V1xVNU4YC2C0VGfflimLLhd3gHn",
+	"X1ldDgT3hcRpChdesZaJw4AkhcqTONTf2016b5jImMogcGpc78odwkje66XSk/KHHcgoyOXYRZhq/UBc",
+	"PVi9PdALPRTNOnzorJRtd4981IXqD30Nt4spdZQ0VOzOqYBlTGdZ4NwKdB/h+nBxVtZNhpr6svtxrex9",
+	"KIwEBrmUsxFLb+JQSB9DzsVNL5cpy2OYFrlVYNZ3LoSeYcqvOTkTQ5Hmssh6VS21q5sPlcWFyO1fbRX7",
+	"nCIQvV7Y8x5d7/nvJ13nSYXxamWWjgbMuLKEoahU3XrtFMrq/9pIyaV2XVulcHafWuzVuha0BtrGXBtU",
+	"mFEHV/sYhYcde7ou2SLF/iNxi+GEfEMuPkPm1+1kW9OcDjd6qVNItcl2f7vtQrtuCGwEw5xSrTqFPRsd",
+	"UajqVYdLC4rsu5AmgVFChnodaqY66l8ZNtP8GaK/NXpm+UfV/kQQjSi5lPSjD3SVJfQwdTU7rRbFuozk",
+	"M7BM2ddlTUghyL1vvPKUoJZVwVa11gjtlbpr7c+HWQrlDyI/FuLCTDp5HMilBLBYe7ZhKrkWDopEveP5",
+	"PpwINsrdr2FUhKEUC4MktKlMysaW9nVdTH1b9lWBvR7zUj9WXwv08hiT6dlOtYcF/d1P938Tg+eV8xZr",
+	"XP9CQ6HyOMQRKY/umrlq619taePsNBslbgp+vK6e3gDqrH7Tx/d51I8o2//uYWX7zxBXaXSdbHUxUurl",
+	"6Nf8TSU+BfNfNsIPZDYJU9nYgdjN6tO/hGZcPW8B6LDzuermeLej0K+G4vlfcYaN/pVfoO9bw1s1IIdr",
+	"0ZRUa0zcb5OETaPGQL9T/0wfE3EQgaFw0X33E8z28GVFjjHMJ8xQKIlsHyvgyIJ2NT8OzlprpUktq0Lf",
+	"W+1LgzEr3OFHGC0o8YBoZxSuttkCF2FfmoRbNbb3nlrQNFuMtkiacOebgPlyAfMeRQCS+37OLlSp2bTZ",
+	"97kbg5DzbXWri3T2quaXz22Vt57SN1LB3gF119MeecKApsrLpo6lbOW60eGVoCCEryub3wSEH/Vn9fFg",
+	"M5f0GjOFQhfEDkQsLyfdeCgax5S6Hc+5SScljN3/ci6Vn7hm5m2HlMjc7H779S2B9WHGywY1vp3Qp/GK",
+	"a87jUvYhcJ/PCD880Ldj/A9M/CXOZ12L8jKUiBnk/IYaNDpUGnTcwYxJV3LMusAmDp3iMjw1i8krWucq",
+	"lKkZWTbIqPI/rWWzIvNLvURtvum+v9fJIloCKyV03x6GpORAD3yv5TbaTtQGSMxHe1vdtnuKvimj5eOc",
+	"Ge66WVszjzDHHy7Oyq6PHvFLZ8fPYgXiaKTCmPDNsQ9hxD74HhP83SPfG2Wz/Xq3Kl+Xt/IbyHZiwdde",
+	"0yS51s8s4KvaGl5jVk8ZLCeAqZdiDR1oqbGQhbKUqH+iJH8rKi83E0cFh+F2SrpW51Gfq4Nq3328+/8B",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4,6 +4,7 @@
 package events
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -171,6 +172,22 @@ type AnalyticsUpdate struct {
 	Workspace     string            `json:"workspace"`
 }
 
+// EmbeddingGenerated The server computed a memory's embedding (on create, and on an
+// update that changed the text without supplying a vector). A
+// webhook event: it is in the log with the change that computed it,
+// in the same transaction, and is not sent on the stream.
+type EmbeddingGenerated struct {
+	Dimensions  int       `json:"dimensions"`
+	GeneratedAt time.Time `json:"generated_at"`
+
+	// Id The memory's id.
+	Id    string `json:"id"`
+	Model string `json:"model"`
+
+	// Tokens Tokens the embedder counted for the text.
+	Tokens int `json:"tokens"`
+}
+
 // HealthMetrics defines model for HealthMetrics.
 type HealthMetrics struct {
 	// CpuUsage CPU used by the server process over the last period, percent of all cores.
@@ -319,6 +336,26 @@ type UserActivity struct {
 
 // UserActivityAction defines model for UserActivity.Action.
 type UserActivityAction string
+
+// WebhookMessage The JSON body of every webhook delivery: the event's type, when it
+// happened, and its payload (the same as the stream's for memory
+// events). The `webhook-id` header names the message; it is the same
+// on every retry.
+type WebhookMessage struct {
+	Data json.RawMessage `json:"data"`
+
+	// Timestamp When the event was appended to the log.
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type memory.created, memory.updated, memory.deleted, embedding.generated or webhook.test.
+	Type string `json:"type"`
+}
+
+// WebhookTest The data of a `webhook.test` message, sent on demand.
+type WebhookTest struct {
+	Message   string `json:"message"`
+	WebhookId string `json:"webhook_id"`
+}
 
 // Welcome First message of every connection. `position` is where this
 // connection continues from: the resumed position when a usable

@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,6 +12,8 @@ import (
 	"testing"
 
 	ev "github.com/memoryd/memoryd/gen/events"
+	"github.com/memoryd/memoryd/server/events"
+	"github.com/memoryd/memoryd/server/store"
 )
 
 // StreamRequest sends GET /api/v1/stream?query to the server at base
@@ -121,15 +125,65 @@ func Position(epoch string, seq int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(epoch + "." + strconv.FormatInt(seq, 10)))
 }
 
-// CheckConsecutive fails unless the log events' positions are after+1,
-// after+2, ... with no gap and no duplicate.
-func CheckConsecutive(t testing.TB, after int64, msgs []Message) {
+// CheckNoGap fails unless msgs, the log events a stream of workspace ws
+// delivered after position after, are exactly the events of ws that the
+// log holds there and that the stream sends (events.OnStream), in order:
+// no gap, no duplicate. It reads the log of the database at dsn.
+func CheckNoGap(t testing.TB, dsn, ws string, after int64, msgs []Message) {
 	t.Helper()
-	for i, m := range msgs {
-		if got := SeqOf(t, m.ID); got != after+int64(i)+1 {
-			t.Fatalf("event %d (%s) is at position %d, want %d: a gap or a duplicate", i, m.Event, got, after+int64(i)+1)
-		}
+	if len(msgs) == 0 {
+		return
 	}
+	last := SeqOf(t, msgs[len(msgs)-1].ID)
+	want := streamSeqs(t, dsn, ws, after, last)
+	got := make([]int64, len(msgs))
+	for i, m := range msgs {
+		got[i] = SeqOf(t, m.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the stream delivered the positions\n%v\nthe log holds\n%v\n(a gap, a duplicate or a reordering)", got, want)
+	}
+}
+
+// LastOnStream returns the position of ws's last log event at or before
+// upto that the stream sends: a welcome's head can be an event the stream
+// does not send, which a reader waiting for the head would never see.
+func LastOnStream(t testing.TB, dsn, ws string, upto int64) int64 {
+	t.Helper()
+	seqs := streamSeqs(t, dsn, ws, 0, upto)
+	if len(seqs) == 0 {
+		return 0
+	}
+	return seqs[len(seqs)-1]
+}
+
+// streamSeqs returns the positions in (after, last] of ws's log events
+// that the stream sends.
+func streamSeqs(t testing.TB, dsn, ws string, after, last int64) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("opening the log at %s: %v", store.Redact(dsn), err)
+	}
+	defer st.Close()
+	var seqs []int64
+	for after < last {
+		evs, err := st.ReadEvents(ctx, ws, after, 1000)
+		if err != nil {
+			t.Fatalf("reading the log: %v", err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			if e.Seq <= last && events.OnStream(e.Type) {
+				seqs = append(seqs, e.Seq)
+			}
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	return seqs
 }
 
 // MemoryID returns the memory id of a memory.* event's payload.

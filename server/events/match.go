@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	memoryd "github.com/memoryd/memoryd/server"
 )
 
 // subscription is what one connection asked for.
@@ -21,9 +23,15 @@ func (s *subscription) wantsType(typ string) bool {
 	return s.types == nil || s.types[typ]
 }
 
+// OnStream reports whether log events of typ are sent on the stream.
+// embedding.generated is in the log for webhooks only: the stream sends
+// the seed's event types, which do not include it. A stream's positions
+// therefore skip those events, as they skip other workspaces' events.
+func OnStream(typ string) bool { return typ != memoryd.EventEmbeddingGenerated }
+
 // matches reports whether the log event e goes to this connection.
 func (s *subscription) matches(e *entry) bool {
-	if e.ws != s.workspace || !s.wantsType(e.typ) {
+	if e.ws != s.workspace || !OnStream(e.typ) || !s.wantsType(e.typ) {
 		return false
 	}
 	if len(s.filters) == 0 {

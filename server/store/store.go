@@ -15,6 +15,7 @@ import (
 	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/store/postgres"
 	"github.com/memoryd/memoryd/server/store/sqlite"
+	"github.com/memoryd/memoryd/server/webhooks"
 )
 
 // Store is an open store of either engine. Besides memoryd.MemoryStore,
@@ -30,6 +31,7 @@ type engine interface {
 	memoryd.EventLog
 	memoryd.KeyStore
 	memoryd.Pinger
+	webhooks.Store
 	// Listen returns a channel that receives the position of newly
 	// appended events (a hint; readers read by position) until ctx ends.
 	Listen(ctx context.Context) (<-chan int64, error)

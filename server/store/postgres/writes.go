@@ -40,7 +40,9 @@ func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(p
 	if err != nil {
 		return false, nil, err
 	}
-	if ev, err := mkEvent(nil); err == nil {
+	// The one-statement create appends one event; a create that appends
+	// more (With) takes the transaction.
+	if ev, err := mkEvent(nil); err == nil && len(ev.With) == 0 {
 		if created, err := s.create(ctx, row, m, ev); created || err != nil {
 			return created, ev, err
 		}

@@ -189,6 +189,7 @@ func (s *Store) published(group []*writeReq) {
 	for _, r := range group {
 		if r.err == nil && r.ev != nil {
 			evs = append(evs, r.ev)
+			evs = append(evs, r.ev.With...)
 		}
 	}
 	if len(evs) == 0 {

@@ -59,7 +59,7 @@ func Put(ctx context.Context, tx Tx, row *MemoryRow, m *memoryd.Memory, mkEvent 
 		if err := writeSideRows(ctx, tx, rid, m, false); err != nil {
 			return false, nil, err
 		}
-		return true, ev, tx.AppendEvent(ctx, ev)
+		return true, ev, AppendAll(ctx, tx, ev)
 	}
 	prev, err := tx.Current(ctx, m.Workspace, m.ID)
 	if err != nil {
@@ -71,7 +71,7 @@ func Put(ctx context.Context, tx Tx, row *MemoryRow, m *memoryd.Memory, mkEvent 
 	if err := replace(ctx, tx, prev.RID, m); err != nil {
 		return false, nil, err
 	}
-	return false, ev, tx.AppendEvent(ctx, ev)
+	return false, ev, AppendAll(ctx, tx, ev)
 }
 
 // Update applies update to the stored version and saves the result.
@@ -87,7 +87,7 @@ func Update(ctx context.Context, tx Tx, workspace, id string, update func(cur *m
 	if err := replace(ctx, tx, cur.RID, cur.Memory); err != nil {
 		return nil, nil, err
 	}
-	return cur.Memory, ev, tx.AppendEvent(ctx, ev)
+	return cur.Memory, ev, AppendAll(ctx, tx, ev)
 }
 
 // Delete removes a memory and appends the event mkEvent builds.
@@ -106,7 +106,21 @@ func Delete(ctx context.Context, tx Tx, workspace, id string, mkEvent func(prev 
 		}
 	}
 	tx.FullText(prev.RID, "", true)
-	return ev, tx.AppendEvent(ctx, ev)
+	return ev, AppendAll(ctx, tx, ev)
+}
+
+// AppendAll appends ev and then the events it carries in With, in order,
+// in the change's transaction.
+func AppendAll(ctx context.Context, tx Tx, ev *memoryd.Event) error {
+	if err := tx.AppendEvent(ctx, ev); err != nil {
+		return err
+	}
+	for _, w := range ev.With {
+		if err := tx.AppendEvent(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // replace overwrites row rid with m.

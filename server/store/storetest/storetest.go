@@ -14,6 +14,7 @@ import (
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/webhooks"
 )
 
 // Opener opens (or reopens) the store behind one database.
@@ -24,6 +25,7 @@ type Store interface {
 	memoryd.MemoryStore
 	memoryd.EventLog
 	memoryd.KeyStore
+	webhooks.Store
 	Close() error
 }
 
@@ -53,6 +55,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"PositionsSurviveReopen", testReopen},
 		{"Keys", testKeys},
 		{"ListenWakesOnAppend", testListen},
+		{"ExtraEventsShareTheChange", testWithEvents},
+		{"Webhooks", testWebhooks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })

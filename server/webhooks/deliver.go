@@ -1,0 +1,351 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/memoryd/memoryd/gen/events"
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// Log is the part of the event log the fan-out reads.
+type Log interface {
+	ReadEvents(ctx context.Context, workspace string, after int64, limit int) ([]*memoryd.Event, error)
+	EventBounds(ctx context.Context) (first, last int64, err error)
+}
+
+// Listener is implemented by stores that wake log readers at commits.
+type Listener interface {
+	Listen(ctx context.Context) (<-chan int64, error)
+}
+
+// DefaultSchedule is the delay before each retry: about a day in all.
+var DefaultSchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+
+// Config tunes a Deliverer; zero fields take the defaults.
+type Config struct {
+	Schedule []time.Duration
+	// Timeout bounds one attempt, connection to last byte (15 s).
+	Timeout time.Duration
+	// PollInterval bounds how long a change no wake-up announces waits.
+	PollInterval time.Duration
+	// MaxInFlight bounds concurrent attempts (one per endpoint at most).
+	MaxInFlight int
+	// ReadBatch is how many log events one fan-out reads.
+	ReadBatch int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Schedule == nil {
+		c.Schedule = DefaultSchedule
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 256
+	}
+	if c.ReadBatch <= 0 {
+		c.ReadBatch = 500
+	}
+	return c
+}
+
+// maxResponseBody is how much of a response the delivery log keeps.
+const maxResponseBody = 1024
+
+// Deliverer fans the log out to endpoints and delivers their messages.
+type Deliverer struct {
+	store  Store
+	log    Log
+	client *http.Client
+	cfg    Config
+	lg     *slog.Logger
+	owner  string
+	now    func() time.Time
+
+	wake     chan struct{}
+	mu       sync.Mutex
+	inflight map[string]bool // endpoint ids with an attempt running here
+	wg       sync.WaitGroup
+}
+
+// NewDeliverer returns a Deliverer reading log and queueing in st,
+// connecting through g.
+func NewDeliverer(st Store, log Log, g *Guard, cfg Config, lg *slog.Logger) *Deliverer {
+	cfg = cfg.withDefaults()
+	if lg == nil {
+		lg = slog.Default()
+	}
+	return &Deliverer{store: st, log: log, client: g.Client(cfg.Timeout), cfg: cfg, lg: lg,
+		owner: newID("node_"), now: time.Now, wake: make(chan struct{}, 1), inflight: map[string]bool{}}
+}
+
+// Wake makes the deliverer look for work now.
+func (d *Deliverer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run fans out and delivers until ctx ends, then waits for the attempts
+// under way.
+func (d *Deliverer) Run(ctx context.Context) error {
+	defer d.wg.Wait()
+	if err := d.initPosition(ctx); err != nil {
+		return err
+	}
+	var hints <-chan int64
+	if l, ok := d.log.(Listener); ok {
+		if ch, err := l.Listen(ctx); err == nil {
+			hints = ch
+		}
+	}
+	tick := time.NewTicker(d.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		d.step(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-hints:
+			if !ok {
+				hints = nil
+			}
+		case <-d.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// initPosition starts a new database's fan-out at the log's head: an
+// endpoint receives the events after its registration only.
+func (d *Deliverer) initPosition(ctx context.Context) error {
+	if _, ok, err := d.store.WebhookPosition(ctx); err != nil || ok {
+		return err
+	}
+	_, last, err := d.log.EventBounds(ctx)
+	if err != nil {
+		return err
+	}
+	return d.store.InitWebhookPosition(ctx, last)
+}
+
+func (d *Deliverer) step(ctx context.Context) {
+	for {
+		more, err := d.fanOut(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.lg.WarnContext(ctx, "webhooks: fan-out failed; retrying at the next poll", "err", err)
+			}
+			break
+		}
+		if !more {
+			break
+		}
+	}
+	if err := d.dispatch(ctx); err != nil && ctx.Err() == nil {
+		d.lg.WarnContext(ctx, "webhooks: reading due messages failed; retrying at the next poll", "err", err)
+	}
+}
+
+// fanOut queues one batch of the log; more reports a full batch.
+func (d *Deliverer) fanOut(ctx context.Context) (more bool, err error) {
+	pos, _, err := d.store.WebhookPosition(ctx)
+	if err != nil {
+		return false, err
+	}
+	evs, err := d.log.ReadEvents(ctx, "", pos, d.cfg.ReadBatch)
+	if err != nil || len(evs) == 0 {
+		return false, err
+	}
+	if evs[0].Seq > pos+1 {
+		d.lg.WarnContext(ctx, "webhooks: events after the fan-out position were pruned before delivery",
+			"position", pos, "first", evs[0].Seq)
+	}
+	var want []*memoryd.Event
+	for _, e := range evs {
+		if isWebhookType(e.Type) {
+			want = append(want, e)
+		}
+	}
+	err = d.store.FanOut(ctx, pos, evs[len(evs)-1].Seq, want, buildMessage)
+	if errors.Is(err, ErrMoved) {
+		return true, nil // another node did it; read on from where it left
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(evs) == d.cfg.ReadBatch, nil
+}
+
+func isWebhookType(t string) bool {
+	for _, k := range Types {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// messageID is the webhook-id of event seq for endpoint e: the same
+// whichever node fans it out, however often.
+func messageID(endpointID string, seq int64) string {
+	return fmt.Sprintf("msg_%s_%d", strings.TrimPrefix(endpointID, "wh_"), seq)
+}
+
+// buildMessage is the message of ev for endpoint e.
+func buildMessage(e *Endpoint, ev *memoryd.Event) (*Message, error) {
+	body, err := json.Marshal(events.WebhookMessage{Type: ev.Type, Timestamp: ev.CreatedAt.UTC(), Data: ev.Payload})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	return &Message{ID: messageID(e.ID, ev.Seq), EndpointID: e.ID, Seq: ev.Seq, Type: ev.Type, Body: body,
+		Status: StatusPending, NextAt: now, CreatedAt: now}, nil
+}
+
+// dispatch starts an attempt for every due message whose endpoint has
+// none running here, within MaxInFlight.
+func (d *Deliverer) dispatch(ctx context.Context) error {
+	d.mu.Lock()
+	room := d.cfg.MaxInFlight - len(d.inflight)
+	d.mu.Unlock()
+	if room <= 0 {
+		return nil
+	}
+	now := d.now()
+	due, err := d.store.DueMessages(ctx, now, room)
+	if err != nil {
+		return err
+	}
+	for _, m := range due {
+		if !d.claimEndpoint(m.EndpointID) {
+			continue
+		}
+		// The lease outlasts the attempt's own limit, so it never runs
+		// out while this node is still attempting.
+		ok, err := d.store.LeaseMessage(ctx, m.ID, d.owner, now, now.Add(2*d.cfg.Timeout+30*time.Second))
+		if err != nil || !ok {
+			d.releaseEndpoint(m.EndpointID)
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		d.wg.Add(1)
+		go d.attempt(context.WithoutCancel(ctx), m)
+	}
+	return nil
+}
+
+func (d *Deliverer) claimEndpoint(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inflight[id] {
+		return false
+	}
+	d.inflight[id] = true
+	return true
+}
+
+func (d *Deliverer) releaseEndpoint(id string) {
+	d.mu.Lock()
+	delete(d.inflight, id)
+	d.mu.Unlock()
+}
+
+// attempt POSTs m once and records the outcome.
+func (d *Deliverer) attempt(ctx context.Context, m *Message) {
+	defer d.wg.Done()
+	defer d.Wake()
+	defer d.releaseEndpoint(m.EndpointID)
+	ep, err := d.store.EndpointByID(ctx, m.EndpointID)
+	if err != nil {
+		return // deleted meanwhile: its messages went with it
+	}
+	a := &Attempt{ID: newID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
+		N: m.Attempts + 1, At: d.now().UTC()}
+	d.post(ctx, ep, m, a)
+	o := d.outcome(a)
+	if err := d.store.FinishAttempt(ctx, d.owner, a, o); err != nil && !errors.Is(err, ErrLost) {
+		d.lg.WarnContext(ctx, "webhooks: recording an attempt failed; the message will be attempted again",
+			"message", m.ID, "err", err)
+	}
+}
+
+// post sends m to ep and fills a in.
+func (d *Deliverer) post(ctx context.Context, ep *Endpoint, m *Message, a *Attempt) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	defer func() { a.Latency = time.Since(start) }()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, strings.NewReader(string(m.Body)))
+	if err != nil {
+		a.Error = "bad URL: " + err.Error()
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "memoryd-webhooks")
+	if err := setHeaders(req.Header, ep, m.ID, a.At, m.Body); err != nil {
+		a.Error = "signing failed: " + err.Error()
+		return
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		a.Error = describe(err, d.cfg.Timeout)
+		return
+	}
+	defer resp.Body.Close()
+	a.StatusCode = resp.StatusCode
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	a.ResponseBody = strings.ToValidUTF8(string(b), string(utf8.RuneError))
+}
+
+// describe names a failure without a response; a timeout names its limit.
+func describe(err error, limit time.Duration) string {
+	if errors.Is(err, ErrRefused) {
+		var s string
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			s = e.Error()
+			if errors.Is(e, ErrRefused) && !strings.Contains(s, "dial") {
+				break
+			}
+		}
+		return s
+	}
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+		return fmt.Sprintf("no complete response within the %s attempt limit", limit)
+	}
+	return err.Error()
+}
+
+// outcome decides the message's next state after attempt a.
+func (d *Deliverer) outcome(a *Attempt) Outcome {
+	switch {
+	case a.Success():
+		return Outcome{Status: StatusDelivered}
+	case a.StatusCode == http.StatusGone:
+		return Outcome{Status: StatusFailed, Disable: "the endpoint answered 410 Gone"}
+	case a.N > len(d.cfg.Schedule):
+		return Outcome{Status: StatusFailed}
+	}
+	delay := d.cfg.Schedule[a.N-1]
+	jitter := time.Duration(float64(delay) * (rand.Float64()*0.4 - 0.2))
+	return Outcome{Status: StatusPending, NextAt: d.now().UTC().Add(delay + jitter)}
+}
