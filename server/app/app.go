@@ -9,26 +9,26 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/auth"
 	"github.com/memoryd/memoryd/server/embed"
 	"github.com/memoryd/memoryd/server/events"
 	"github.com/memoryd/memoryd/server/httpapi"
+	"github.com/memoryd/memoryd/server/mcp"
 	"github.com/memoryd/memoryd/server/ratelimit"
 	"github.com/memoryd/memoryd/server/service"
 	"github.com/memoryd/memoryd/server/store"
-	"github.com/memoryd/memoryd/server/vector/memindex"
 )
 
-// Version is set at build time (-ldflags "-X ...app.Version=...").
-var Version = "dev"
+// Version is set at build time (-ldflags "-X ...app.Version=..."), or
+// read from the build's own information.
+var Version = buildVersion()
 
-// NewLogger returns the process logger.
+// NewLogger returns the process logger. ParseServe has checked level and
+// format; an unknown level logs at info.
 func NewLogger(w io.Writer, level, format string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
+	lv, _ := parseLevel(level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -37,7 +37,7 @@ func NewLogger(w io.Writer, level, format string) *slog.Logger {
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully. ready, when
-// non-nil, receives the bound address once the listener is up (tests).
+// non-nil, receives the bound address once the server serves (tests).
 func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, ready chan<- string) error {
 	st, err := store.Open(ctx, cfg.DB)
 	if err != nil {
@@ -49,19 +49,16 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 		return fmt.Errorf("embedder: %w", err)
 	}
 	log.Info("embedder ready", "model", emb.Model(), "dims", emb.Dims())
-	idx := memindex.New()
-	svc := service.New(st, idx, emb, service.WithLogger(log), service.WithMaxTextBytes(cfg.MaxTextBytes))
-	start := time.Now()
-	n, err := svc.LoadIndex(ctx)
+	vec, err := startVectors(ctx, cfg.Vectors, st, emb, log, service.WithMaxTextBytes(cfg.MaxTextBytes))
 	if err != nil {
-		return fmt.Errorf("loading vectors: %w", err)
-	}
-	log.Info("vector index loaded", "vectors", n, "duration", time.Since(start))
-	go reportLinking(ctx, idx, log, linkReportEvery)
-	if err := bootstrapKey(ctx, st, cfg.BootstrapWorkspace, stdout, log); err != nil {
 		return err
 	}
-	stream, err := events.New(ctx, st, cfg.Stream, events.WithLogger(log), events.WithSearchCheck(svc.EmbedderHealth))
+	defer vec.stop()
+	svc := vec.svc
+	if idx, ok := vec.index.(unlinker); ok {
+		go reportLinking(ctx, idx, log, linkReportEvery)
+	}
+	stream, err := events.New(ctx, st, cfg.Stream, events.WithLogger(log), events.WithSearchCheck(svc.SearchHealth))
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)
 	}
@@ -69,15 +66,38 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 	streamDone := make(chan struct{})
 	go func() { stream.Run(streamCtx); close(streamDone) }()
 	defer func() { stopStream(); <-streamDone }()
-	api := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, Version: Version}, svc, st,
+	hooks, stopHooks := startWebhooks(ctx, st, cfg, log)
+	defer stopHooks()
+	httpCfg := cfg.HTTP
+	httpCfg.Version = Version
+	tools, err := mcp.Handler(svc, mcp.WithLogger(log), mcp.WithVersion(Version), mcp.WithMaxBodyBytes(httpCfg.MaxBodyBytes))
+	if err != nil {
+		return err
+	}
+	api := httpapi.New(httpCfg, svc, st,
 		auth.NewAuthenticator(st), ratelimit.New(ratelimit.Limits{
 			memoryd.TierFree: cfg.RateFree, memoryd.TierPro: cfg.RatePro, memoryd.TierEnterprise: cfg.RateEnt,
-		}), log, httpapi.WithStream(stream))
+		}), log, httpapi.WithStream(stream), httpapi.WithWebhooks(hooks), httpapi.WithMCP(tools))
 	h, err := api.Handler()
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, stream.Measure(h), stream.Close, log, ready)
+	srv, err := httpapi.NewHTTPServer(httpCfg, stream.Measure(h), log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	// The first key is created only now that the server can serve: a start
+	// that fails before this point shows no key, and the next one does.
+	if err := bootstrapKey(ctx, st, cfg.BootstrapWorkspace, stdout, log); err != nil {
+		ln.Close()
+		return err
+	}
+	srv.RegisterOnShutdown(stream.Close)
+	return serve(ctx, cfg, srv, ln, log, ready)
 }
 
 // bootstrapKey creates the first API key when the database has none, and
@@ -97,18 +117,12 @@ func bootstrapKey(ctx context.Context, st memoryd.KeyStore, ws string, stdout io
 	return nil
 }
 
-// serve runs the HTTP server until ctx ends. onShutdown runs when shutdown
-// starts: open streams never end by themselves, and Shutdown waits for them.
-func serve(ctx context.Context, cfg Config, h http.Handler, onShutdown func(), log *slog.Logger, ready chan<- string) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	srv.RegisterOnShutdown(onShutdown)
+// serve runs srv on ln until ctx ends. srv's shutdown hooks end the open
+// streams: they never end by themselves, and Shutdown waits for them.
+func serve(ctx context.Context, cfg Config, srv *http.Server, ln net.Listener, log *slog.Logger, ready chan<- string) error {
 	log.Info("memoryd listening", "addr", "http://"+ln.Addr().String()+httpapi.BasePath, "version", Version,
-		"db", store.Redact(cfg.DB))
+		"db", store.Redact(cfg.DB), "read_header_timeout", srv.ReadHeaderTimeout, "read_timeout", srv.ReadTimeout,
+		"idle_timeout", srv.IdleTimeout)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -5,11 +5,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memoryd/memoryd/server/store"
 )
 
 // start runs memoryd on a free port until the test ends and returns its
@@ -80,4 +83,42 @@ func TestRunServesAndShowsTheFirstKeyOnce(t *testing.T) {
 		t.Fatalf("health after restart: %v %v", res.StatusCode, err)
 	}
 	res.Body.Close()
+}
+
+// A first start that cannot serve (its port is taken) creates and shows no
+// key: the next start, which can, shows it.
+func TestFirstKeyOnlyOnceTheServerCanServe(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	db := "sqlite://" + filepath.Join(dir, "memoryd.db")
+	cfg, err := ParseServe([]string{"--addr", taken.Addr().String(), "--db", db, "--embedder", "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = Run(context.Background(), cfg, &out, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "listening on "+taken.Addr().String()) {
+		t.Fatalf("Run on a taken port: %v, want an error naming the address", err)
+	}
+	if strings.Contains(out.String(), "mk_") {
+		t.Fatalf("a start that could not serve showed a key: %q", out.String())
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.ListKeys(context.Background())
+	st.Close()
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("keys after the failed start: %d %v, want none", len(keys), err)
+	}
+	_, out2, stop := start(t, db)
+	defer stop()
+	if !strings.Contains(out2.String(), "mk_") {
+		t.Fatalf("the first start that serves showed no key: %q", out2.String())
+	}
 }

@@ -20,26 +20,47 @@ import (
 const keysUsage = `usage:
   memoryd keys create --db DSN --workspace W [--workspace W2] [--tier free|pro|enterprise] [--user U]
   memoryd keys list   --db DSN
-  memoryd keys revoke --db DSN KEY_ID`
+  memoryd keys revoke --db DSN KEY_ID
+
+memoryd keys SUBCOMMAND -h lists a subcommand's flags.`
 
 // RunKeys runs `memoryd keys ...`. create prints only the new secret on
-// stdout, so scripts can capture it; everything else goes to stderr.
+// stdout, so scripts can capture it; everything else goes to stderr. Help,
+// when asked for, goes to stdout. A command line that does not parse is a
+// *UsageError.
 func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(keysUsage)
+		return &UsageError{Err: errors.New("missing subcommand"), Usage: keysUsage}
 	}
-	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	if IsHelp(args[0]) {
+		fmt.Fprintln(stdout, keysUsage)
+		return nil
+	}
+	switch args[0] {
+	case "create", "list", "revoke":
+	default:
+		return &UsageError{Err: fmt.Errorf("unknown subcommand %q", args[0]), Usage: keysUsage}
+	}
+	fs := newEnvFlags("keys " + args[0])
 	var db, tier, user string
 	var workspaces multi
-	str(fs, &db, "db", "sqlite://./data/memoryd.db", "database")
+	fs.str(&db, "db", "sqlite://./data/memoryd.db", "database")
 	if args[0] == "create" {
 		fs.Var(&workspaces, "workspace", "workspace the key may use (repeat for several)")
 		fs.StringVar(&tier, "tier", "", "rate-limit tier: free, pro or enterprise (default: unlimited)")
 		fs.StringVar(&user, "user", "", "user recorded as the author of changes made with the key")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	if err := fs.parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "%s\n\nflags of keys %s:\n", keysUsage, args[0])
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	} else if err != nil {
+		return &UsageError{Err: err, Usage: keysUsage}
+	}
+	want := map[string]int{"create": 0, "list": 0, "revoke": 1}[args[0]]
+	if fs.NArg() != want {
+		return &UsageError{Err: fmt.Errorf("keys %s takes %d argument(s), got %d", args[0], want, fs.NArg()), Usage: keysUsage}
 	}
 	st, err := store.Open(ctx, db)
 	if err != nil {
@@ -48,9 +69,6 @@ func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer st.Close()
 	switch args[0] {
 	case "create":
-		if fs.NArg() > 0 {
-			return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), keysUsage)
-		}
 		secret, k, err := auth.NewKey(ctx, st, workspaces, memoryd.Tier(tier), user)
 		if err != nil {
 			return err
@@ -62,17 +80,13 @@ func RunKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return keyActivity(ctx, st, k, ev.KeyCreated)
 	case "list":
 		return listKeys(ctx, st, stdout)
-	case "revoke":
-		if fs.NArg() != 1 {
-			return errors.New(keysUsage)
-		}
+	default: // revoke
 		if err := st.RevokeKey(ctx, fs.Arg(0)); err != nil {
 			return fmt.Errorf("revoking %s: %w", fs.Arg(0), err)
 		}
 		fmt.Fprintf(stderr, "revoked %s\n", fs.Arg(0))
 		return revokedActivity(ctx, st, fs.Arg(0))
 	}
-	return errors.New(keysUsage)
 }
 
 func listKeys(ctx context.Context, st memoryd.KeyStore, w io.Writer) error {

@@ -6,10 +6,9 @@ import (
 	"time"
 )
 
-// A large index loads in seconds at start but takes minutes to link into
-// its graphs (about a thousand vectors a second per core), and searches
-// cost more until then: they scan the unlinked vectors exactly. The
-// operator is told, with progress, rather than left to wonder.
+// A large index loads far faster at start than it links into its graphs,
+// and searches cost more until then: they scan the unlinked vectors
+// exactly. The operator is told, with progress, rather than left to wonder.
 const (
 	// linkReportAbove: fewer unlinked vectors than this link in seconds.
 	linkReportAbove = 5000

@@ -30,6 +30,11 @@ var statusOf = map[string]int{
 	memoryd.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503: a
+// dependency (database, embedder, vector engine) that went away is
+// usually back within seconds, and clients should not retry in a loop.
+const unavailableRetryAfter = 5
+
 type envelope struct {
 	Error      string         `json:"error"`
 	Message    string         `json:"message"`
@@ -57,6 +62,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		body.RetryAfter = &secs
 		body.Details = nil
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	if e.Code == memoryd.EUNAVAILABLE {
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	}
 	writeJSON(w, statusOf[e.Code], body)
 }

@@ -17,7 +17,8 @@ func (s *Server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (a
 	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk, Version: nonEmpty(s.cfg.Version)}, nil
 }
 
-// GetReadiness checks the database, and reports the stored vectors that
+// GetReadiness checks the database and the vector engine (Weaviate; the
+// in-process index always answers), and reports the stored vectors that
 // start-up skipped: the server serves without them, and the operator
 // should know.
 func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
@@ -25,9 +26,18 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 	if n := s.svc.SkippedVectors(); n > 0 {
 		checks["vector_index"] = fmt.Sprintf("skipped %d", n)
 	}
+	ready := true
+	if err := s.svc.VectorHealth(ctx); err != nil {
+		s.log.ErrorContext(ctx, "readiness: vector index", "err", err)
+		checks["vector_index"] = "unavailable"
+		ready = false
+	}
 	if err := s.db.Ping(ctx); err != nil {
 		s.log.ErrorContext(ctx, "readiness: database", "err", err)
 		checks["database"] = "unavailable"
+		ready = false
+	}
+	if !ready {
 		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil
 	}
 	return api.GetReadiness200JSONResponse{Status: api.HealthStatusOk, Checks: &checks}, nil

@@ -53,12 +53,15 @@ type idSearcher interface {
 
 // Search ranks the workspace's memories and records a search.performed event.
 func (s *Service) Search(ctx context.Context, a Actor, q SearchQuery) (*SearchResult, error) {
+	if err := s.checkSearch(q); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	scored, err := s.rank(ctx, a, q)
 	if err != nil {
 		return nil, err
 	}
-	hits, err := s.load(ctx, a.Workspace, scored, q.Threshold)
+	hits, err := s.load(ctx, a.Workspace, scored, q.Threshold, q.Mode)
 	if err != nil {
 		return nil, err
 	}
@@ -80,18 +83,23 @@ func (s *Service) rank(ctx context.Context, a Actor, q SearchQuery) ([]memoryd.S
 
 func (s *Service) queryVector(ctx context.Context, q SearchQuery) ([]float32, error) {
 	if q.Embedding != nil {
-		return q.Embedding, s.checkVector("embedding", q.Embedding)
+		return q.Embedding, nil // checked by checkSearch
 	}
-	e, err := s.embed(ctx, q.Query)
+	e, err := s.embedText(ctx, q.Query)
 	return e.Vector, err
 }
 
-// semantic applies the filter before ranking: the matching ids restrict the
-// candidates, never an over-fetch that is then trimmed.
+// semantic applies the filter before ranking, never an over-fetch that is
+// then trimmed: an index that holds the filter attributes applies it
+// itself (FilterSearcher); otherwise the matching ids restrict the
+// candidates.
 func (s *Service) semantic(ctx context.Context, a Actor, q SearchQuery) ([]memoryd.Scored, error) {
 	vec, err := s.queryVector(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if fs, ok := s.index.(memoryd.FilterSearcher); ok {
+		return fs.SearchFilter(a.Workspace, vec, q.Limit, q.Filter)
 	}
 	if isEmpty(q.Filter) {
 		return s.index.Search(a.Workspace, vec, q.Limit, nil)
@@ -149,7 +157,10 @@ func isEmpty(f memoryd.Filter) bool {
 }
 
 // load fetches the memories of the hits above the threshold, keeping order.
-func (s *Service) load(ctx context.Context, ws string, scored []memoryd.Scored, threshold float32) ([]Hit, error) {
+// Hits the index found but the store has not are memories deleted since
+// (the index had not yet applied the deletion, or lost its event): their
+// vectors are removed.
+func (s *Service) load(ctx context.Context, ws string, scored []memoryd.Scored, threshold float32, mode string) ([]Hit, error) {
 	ids := make([]string, 0, len(scored))
 	for _, sc := range scored {
 		if sc.Score >= threshold {
@@ -161,16 +172,25 @@ func (s *Service) load(ctx context.Context, ws string, scored []memoryd.Scored, 
 		return nil, err
 	}
 	hits := make([]Hit, 0, len(ids))
+	var gone []string
 	for _, sc := range scored {
-		if m, ok := mems[sc.ID]; ok && sc.Score >= threshold {
+		m, ok := mems[sc.ID]
+		switch {
+		case ok && sc.Score >= threshold:
 			hits = append(hits, Hit{Memory: m, Score: sc.Score})
+		case !ok && sc.Score >= threshold:
+			gone = append(gone, sc.ID)
 		}
+	}
+	if len(gone) > 0 && mode != ModeKeyword {
+		s.dropOrphans(ctx, ws, gone)
 	}
 	return hits, nil
 }
 
-// recordSearch appends search.performed; a failure is logged, not returned,
-// since the search itself succeeded.
+// recordSearch appends search.performed, with the query cut to
+// MaxEventQueryBytes; a failure is logged, not returned, since the search
+// itself succeeded.
 func (s *Service) recordSearch(ctx context.Context, a Actor, q SearchQuery, res *SearchResult) {
 	filters := q.FilterJSON
 	if filters == nil {
@@ -178,7 +198,7 @@ func (s *Service) recordSearch(ctx context.Context, a Actor, q SearchQuery, res 
 	}
 	mode := events.SearchPerformedMode(q.Mode)
 	payload, err := json.Marshal(events.SearchPerformed{
-		Query: q.Query, Mode: &mode, ResultsCount: len(res.Hits),
+		Query: eventQuery(q.Query), Mode: &mode, ResultsCount: len(res.Hits),
 		ExecutionTime: float64(res.Elapsed.Microseconds()) / 1000, UserId: a.User,
 		Timestamp: s.now().UTC(), Filters: filters,
 	})

@@ -1,11 +1,16 @@
 // Package service implements the memory operations on top of the store, the
-// vector index and the embedder: validation that needs server state (text
-// size, vector dimension), embedding, the outbox event of each change, and
-// keeping the in-process index in step with the store.
+// vector index and the embedder: validation of every input before anything
+// is written (limits.go), embedding, the outbox event of each change,
+// keeping the vector index in step with the store, and loading it at
+// start without letting one bad row stop the service (load.go). A remote
+// index (Weaviate, remote.go) ranks under filters itself, is written in
+// batches, is synced rather than reloaded at start, and may be away:
+// writes then still succeed and the log follower applies them later.
 package service
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"sync"
@@ -35,10 +40,21 @@ type Service struct {
 	// embedErr is the embedder's failure on the latest call, nil when it
 	// answered (EmbedderHealth).
 	embedErr atomic.Pointer[error]
+	// skipped counts the stored vectors LoadIndex could not load.
+	skipped atomic.Int64
 	// locks serialise the store write and the index update of one memory id,
 	// so the index never ends up holding an older vector than the store.
-	locks [256]sync.Mutex
+	locks [stripes]sync.Mutex
+	// gens counts the writes under each lock: the log follower compares
+	// them across its unlocked batch read (follow.go).
+	gens [stripes]atomic.Uint64
+	// direct holds the log positions of the writes whose index update
+	// this node made (direct.go).
+	direct direct
 }
+
+// stripes is the number of per-id locks; ids share them by hash.
+const stripes = 256
 
 // Store is what the service writes and reads: the memories, and the log for
 // events that accompany no change (search.performed).
@@ -74,51 +90,24 @@ func New(store Store, index memoryd.VectorIndex, embedder memoryd.Embedder, opts
 // Embedder returns the service's embedder.
 func (s *Service) Embedder() memoryd.Embedder { return s.embedder }
 
-// LoadIndex fills the vector index from the store; run once at start.
-func (s *Service) LoadIndex(ctx context.Context) (int, error) {
-	n := 0
-	err := s.store.EachVector(ctx, func(ws, id string, vec []float32) error {
-		n++
-		return s.index.Upsert(ws, id, vec)
-	})
-	return n, err
+// lock takes the lock of one memory id for a write: the store change and
+// the index update it makes. Unlocking counts the write in gens.
+func (s *Service) lock(ws, id string) func() {
+	i := stripe(ws, id)
+	s.locks[i].Lock()
+	return func() {
+		s.gens[i].Add(1)
+		s.locks[i].Unlock()
+	}
 }
 
-func (s *Service) lock(ws, id string) func() {
+// stripe is the index of the lock of (ws, id).
+func stripe(ws, id string) int {
 	h := fnv.New32a()
 	h.Write([]byte(ws))
 	h.Write([]byte{0})
 	h.Write([]byte(id))
-	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
-	m.Lock()
-	return m.Unlock
-}
-
-// checkText enforces the text size limit.
-func (s *Service) checkText(text string) error {
-	if len(text) > s.maxTextBytes {
-		return &memoryd.Error{Code: memoryd.ETOOLARGE,
-			Message: "Text is larger than the server accepts",
-			Details: map[string]any{"max_text_bytes": s.maxTextBytes, "text_bytes": len(text)}}
-	}
-	return nil
-}
-
-// checkVector rejects a client vector whose dimension differs from the
-// embedder's, which is the dimension of every vector in a workspace.
-func (s *Service) checkVector(field string, vec []float32) error {
-	if len(vec) != s.embedder.Dims() {
-		return &memoryd.Error{Code: memoryd.EINVALID,
-			Message: "Embedding has the wrong dimension",
-			Details: map[string]any{"field": field, "expected_dimensions": s.embedder.Dims(), "got_dimensions": len(vec)}}
-	}
-	for _, v := range vec {
-		if v != v || v > 3.4e38 || v < -3.4e38 {
-			return &memoryd.Error{Code: memoryd.EINVALID, Message: "Embedding contains a non-finite number",
-				Details: map[string]any{"field": field}}
-		}
-	}
-	return nil
+	return int(h.Sum32() % stripes)
 }
 
 // embed embeds one text with the server's embedder.
@@ -134,6 +123,20 @@ func (s *Service) embed(ctx context.Context, text string) (memoryd.Embedding, er
 	}
 	s.embedErr.Store(nil)
 	return out[0], nil
+}
+
+// embedText embeds text and checks the vector as a client's would be: an
+// embedder that answers with another dimension or a zero vector is
+// misconfigured or broken, which is not the client's fault (500, logged).
+func (s *Service) embedText(ctx context.Context, text string) (memoryd.Embedding, error) {
+	e, err := s.embed(ctx, text)
+	if err != nil {
+		return e, err
+	}
+	if err := s.checkVector("embedding", e.Vector); err != nil {
+		return memoryd.Embedding{}, fmt.Errorf("embedder %s returned an unusable vector: %v", s.embedder.Model(), err)
+	}
+	return e, nil
 }
 
 // EmbedderHealth returns the embedder's failure when its latest call

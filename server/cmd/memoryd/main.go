@@ -1,5 +1,5 @@
 // Command memoryd is the memory service: `memoryd serve` runs it, `memoryd
-// keys` manages API keys.
+// keys` manages API keys, `memoryd mcp` serves its tools to an agent on stdio.
 package main
 
 import (
@@ -21,6 +21,7 @@ const usage = `usage: memoryd <command> [arguments]
 commands:
   serve [flags]                 run the service (memoryd serve -h lists the flags)
   keys create|list|revoke ...   manage API keys (memoryd keys -h)
+  mcp [flags]                   serve the memory tools to an agent over MCP on stdio (memoryd mcp -h)
   version                       print the version
   help [command]                print this help, or a command's`
 
@@ -63,6 +64,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return serve(ctx, args[1:], stdout, stderr)
 	case cmd == "keys":
 		return app.RunKeys(ctx, args[1:], stdout, stderr)
+	case cmd == "mcp":
+		return runMCP(ctx, args[1:], os.Stdin, stdout, stderr)
 	}
 	return &app.UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Usage: usage}
 }
@@ -79,6 +82,9 @@ func help(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "keys":
 		return app.RunKeys(context.Background(), []string{"help"}, stdout, stderr)
+	case "mcp":
+		app.PrintMCPUsage(stdout)
+		return nil
 	}
 	return &app.UsageError{Err: fmt.Errorf("unknown help topic %q", args[0]), Usage: usage}
 }
@@ -99,3 +105,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	slog.SetDefault(log)
 	return app.Run(ctx, cfg, stdout, log, nil)
 }
+
+// runMCP serves the MCP tools on stdin and stdout: stdout carries the
+// protocol alone, so help goes there only when asked for, and logs go to
+// stderr.
+func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := app.ParseMCP(args)
+	if errors.Is(err, flag.ErrHelp) {
+		app.PrintMCPUsage(stdout)
+		return nil
+	}
+	if err != nil {
+		return &app.UsageError{Err: err, Usage: "run memoryd mcp -h for the flags"}
+	}
+	log := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	slog.SetDefault(log)
+	return app.RunMCP(ctx, cfg, io.NopCloser(stdin), nopWriteCloser{stdout}, log)
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }

@@ -1,0 +1,375 @@
+// Package indexer keeps a vector index in step with the durable event log,
+// so every node's index follows every write, whichever node (or process on
+// the same SQLite file) made it.
+//
+// A Consumer reads the log in order from its position, as the stream
+// does, woken by the store's commit notifications (PostgreSQL
+// LISTEN/NOTIFY, SQLite's in-process wake-ups) and polling at a bounded
+// interval for what no notification announces (another process on the
+// same SQLite file, a lost LISTEN connection). For each batch of events it
+// collects the memories that memory.created, memory.updated and
+// memory.deleted name and asks its Target to apply their current stored
+// state (ApplyCurrent): present, upsert the stored vector; absent, delete.
+// Applying state rather than the events' contents makes every step
+// idempotent: a replayed overlap, or a race with the writing node's own
+// direct upsert, can never leave an older vector. The node that takes a
+// write still updates its own index at once, under the memory's write
+// lock (server/service), so it reads its own writes as before; the
+// consumer only brings the others, and skips the events of the writes
+// its Target reports as applied already (DirectApplier).
+//
+// Positions. Start reads the log's head BEFORE the Target loads the
+// memories table, then follows the log from there: a change that commits
+// during the load is both loaded and replayed, which state-based applying
+// makes harmless. Positions carry the log's epoch. When the events after
+// the position are gone (pruned past the retention while the consumer was
+// down or stuck, or the log was replaced), the consumer rebuilds the
+// index from the tables with progress logs and continues from the head it
+// read before the rebuild.
+//
+// Where a position is kept is the Cursor's business; today every node
+// keeps it in memory (MemCursor) and starts without one.
+//
+// The in-process index is loaded from the memories table at every start.
+//
+// Weaviate (a remote index, shared by the nodes, that keeps its vectors
+// across restarts) is fed the same way by every node: each node upserts
+// its own writes at once (reads-your-writes) and its Consumer applies
+// every other node's. Object ids derive from (workspace, memory id) and
+// ApplyCurrent writes stored state, so N nodes writing one memory is
+// harmless, only N times the work. At start, LoadIndex does not rewrite
+// Weaviate: it compares each workspace's vector count with the table and
+// applies only the differing ids (a wiped Weaviate is re-indexed whole,
+// with progress logs). When Weaviate is away, a node's own upserts fail
+// (logged; the write is stored and logged, and not marked as applied
+// directly), the Consumer's batch fails and its position stays, so once
+// Weaviate answers the Consumer applies everything since; Weaviate away
+// at start defers the load to the first CatchUp that can reach it.
+//
+// What is left for later: a position saved in the database (a Cursor
+// whose Save writes one row per consumer after each batch), so a restart
+// resumes instead of comparing counts (counts can agree while an update
+// was missed), and one feeding node at a time under a PostgreSQL advisory
+// lock, so Weaviate is written once per change rather than once per node.
+package indexer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	memoryd "github.com/memoryd/memoryd/server"
+)
+
+// Target is the index a Consumer feeds (server/service.Service for the
+// in-process index).
+type Target interface {
+	// LoadIndex fills the index from the memories table at start, before
+	// anything else writes it, and returns the number of vectors loaded.
+	LoadIndex(ctx context.Context) (int, error)
+	// RebuildIndex brings the whole index to the memories table's state
+	// while it serves (writes keep arriving), with progress logs.
+	RebuildIndex(ctx context.Context) (int, error)
+	// ApplyCurrent makes the index hold the stored state of the given
+	// memories of workspace (their vector, or none when absent).
+	ApplyCurrent(ctx context.Context, workspace string, ids []string) error
+}
+
+// DirectApplier is implemented by a Target that applies the writes of its
+// own node directly (the in-process index, for reads-your-writes): the
+// Consumer skips the events it reports, rather than reading those
+// memories back from the store.
+type DirectApplier interface {
+	// AppliedDirectly reports, once per seq, whether the index already
+	// holds the change at seq, or a newer state of that memory.
+	AppliedDirectly(seq int64) bool
+}
+
+// Log is the part of the event log a Consumer reads.
+type Log interface {
+	ReadEvents(ctx context.Context, workspace string, after int64, limit int) ([]*memoryd.Event, error)
+	EventBounds(ctx context.Context) (first, last int64, err error)
+	Epoch(ctx context.Context) (string, error)
+}
+
+// Listener is implemented by stores that wake log readers when an event is
+// appended; the channel carries a hint only and is closed when ctx ends or
+// the subscription is lost.
+type Listener interface {
+	Listen(ctx context.Context) (<-chan int64, error)
+}
+
+// Config tunes a Consumer.
+type Config struct {
+	// PollInterval bounds how long a change no wake-up announces (another
+	// process on the same SQLite file) takes to reach the index.
+	PollInterval time.Duration
+	// ReadBatch is how many events one read of the log returns at most.
+	ReadBatch int
+}
+
+// DefaultConfig is what memoryd runs with.
+var DefaultConfig = Config{PollInterval: 500 * time.Millisecond, ReadBatch: 1000}
+
+// Consumer follows the log into one Target.
+type Consumer struct {
+	log    Log
+	target Target
+	cursor Cursor
+	cfg    Config
+	lg     *slog.Logger
+
+	epoch string
+	pos   atomic.Int64 // the last position applied
+	// reload is set when the index was away at Start: CatchUp loads it
+	// before following the log (only a remote index, whose LoadIndex is
+	// safe while the service serves, can be away).
+	reload atomic.Bool
+}
+
+// Option configures a Consumer.
+type Option func(*Consumer)
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.lg = l } }
+
+// WithConfig sets the configuration; zero fields keep their defaults.
+func WithConfig(cfg Config) Option {
+	return func(c *Consumer) {
+		if cfg.PollInterval > 0 {
+			c.cfg.PollInterval = cfg.PollInterval
+		}
+		if cfg.ReadBatch > 0 {
+			c.cfg.ReadBatch = cfg.ReadBatch
+		}
+	}
+}
+
+// New returns a Consumer of log feeding target, keeping its position in
+// cursor.
+func New(log Log, target Target, cursor Cursor, opts ...Option) *Consumer {
+	c := &Consumer{log: log, target: target, cursor: cursor, cfg: DefaultConfig, lg: slog.Default()}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Position is the last log position the index has applied.
+func (c *Consumer) Position() int64 { return c.pos.Load() }
+
+// Start makes the index current as of the log's head: it resumes from the
+// cursor's position when the log still holds everything after it, and
+// loads the memories table otherwise. It returns the number of vectors
+// loaded (0 when it resumed). Call it once, before Run.
+func (c *Consumer) Start(ctx context.Context) (int, error) {
+	epoch, err := c.log.Epoch(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log's epoch: %w", err)
+	}
+	c.epoch = epoch
+	first, last, err := c.log.EventBounds(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the log's bounds: %w", err)
+	}
+	p, ok, err := c.cursor.Load(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading the index's log position: %w", err)
+	}
+	if ok && p.Epoch == epoch && !lost(p.Seq, first, last) {
+		c.pos.Store(p.Seq)
+		c.lg.InfoContext(ctx, "vector index resumes from its log position", "position", p.Seq, "head", last)
+		return 0, nil
+	}
+	// The head is read before the load: what commits meanwhile is
+	// replayed after it.
+	n, err := c.target.LoadIndex(ctx)
+	if memoryd.ErrorCode(err) == memoryd.EUNAVAILABLE {
+		// The node serves without it (writes are stored and logged);
+		// the index is loaded, then follows the log, once it answers.
+		c.lg.WarnContext(ctx, "vector index unavailable at start; loading it once it answers", "err", err)
+		c.reload.Store(true)
+		return 0, c.advance(ctx, last)
+	}
+	if err != nil {
+		return n, err
+	}
+	return n, c.advance(ctx, last)
+}
+
+// lost reports whether the events after pos are no longer all in a log
+// holding first..last: pruned, or pos is from a log that was replaced.
+func lost(pos, first, last int64) bool { return first > pos+1 || pos > last }
+
+// advance records pos as applied.
+func (c *Consumer) advance(ctx context.Context, pos int64) error {
+	c.pos.Store(pos)
+	if err := c.cursor.Save(ctx, Position{Epoch: c.epoch, Seq: pos}); err != nil {
+		return fmt.Errorf("saving the index's log position: %w", err)
+	}
+	return nil
+}
+
+// Run follows the log until ctx ends. A failing read or apply is retried
+// from the same position at the next wake-up or poll.
+func (c *Consumer) Run(ctx context.Context) {
+	notify := c.listen(ctx)
+	poll := time.NewTicker(c.cfg.PollInterval)
+	defer poll.Stop()
+	failing := false
+	for {
+		err := c.CatchUp(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			c.lg.WarnContext(ctx, "vector index cannot follow the event log; retrying", "err", err, "position", c.Position())
+		case err == nil && failing:
+			c.lg.InfoContext(ctx, "vector index follows the event log again", "position", c.Position())
+		}
+		failing = err != nil
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-notify:
+			if !ok {
+				notify = nil // subscribe again at the next poll
+				continue
+			}
+			drain(notify)
+		case <-poll.C:
+			if notify == nil {
+				notify = c.listen(ctx)
+			}
+		}
+	}
+}
+
+// listen subscribes to the store's wake-ups; nil (poll only) when it has
+// none or the subscription fails.
+func (c *Consumer) listen(ctx context.Context) <-chan int64 {
+	l, ok := c.log.(Listener)
+	if !ok {
+		return nil
+	}
+	ch, err := l.Listen(ctx)
+	if err != nil {
+		c.lg.WarnContext(ctx, "event log wake-ups unavailable, the vector index polls", "err", err, "interval", c.cfg.PollInterval)
+		return nil
+	}
+	return ch
+}
+
+// drain takes the wake-ups that arrived while the consumer was reading:
+// the read after them serves them all.
+func drain(ch <-chan int64) {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// CatchUp applies every event after the position, in batches, and returns
+// when it has reached the head it saw. Run calls it at each wake-up; call
+// it directly only when Run is not running.
+func (c *Consumer) CatchUp(ctx context.Context) error {
+	if c.reload.Load() {
+		n, err := c.target.LoadIndex(ctx)
+		if err != nil {
+			return err
+		}
+		c.reload.Store(false)
+		c.lg.InfoContext(ctx, "vector index loaded after it became available", "applied", n)
+	}
+	for {
+		pos := c.Position()
+		evs, err := c.log.ReadEvents(ctx, "", pos, c.cfg.ReadBatch)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 || evs[0].Seq != pos+1 {
+			// Read first, bounds after: a prune that removed what the
+			// read skipped shows in the bounds (positions can also be
+			// skipped by a write that failed, which is not a loss).
+			if gone, err := c.behind(ctx, pos); err != nil || gone {
+				return err
+			}
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		if err := c.apply(ctx, evs); err != nil {
+			return err
+		}
+		if err := c.advance(ctx, evs[len(evs)-1].Seq); err != nil {
+			return err
+		}
+		if len(evs) < c.cfg.ReadBatch {
+			return nil
+		}
+	}
+}
+
+// behind rebuilds the index from the tables when the log no longer holds
+// every event after pos, and reports whether it did.
+func (c *Consumer) behind(ctx context.Context, pos int64) (bool, error) {
+	first, last, err := c.log.EventBounds(ctx)
+	if err != nil || !lost(pos, first, last) {
+		return false, err
+	}
+	c.lg.WarnContext(ctx, "vector index fell behind the event log's retention; rebuilding it from the memories table",
+		"position", pos, "oldest_retained", first, "head", last)
+	if _, err := c.target.RebuildIndex(ctx); err != nil {
+		return true, err
+	}
+	return true, c.advance(ctx, last)
+}
+
+// apply hands the memories the events name to the target, one call per
+// workspace, each memory once.
+func (c *Consumer) apply(ctx context.Context, evs []*memoryd.Event) error {
+	byWS := map[string][]string{}
+	seen := map[[2]string]bool{}
+	direct, _ := c.target.(DirectApplier)
+	for _, e := range evs {
+		id, ok := c.memoryID(ctx, e)
+		if !ok || (direct != nil && direct.AppliedDirectly(e.Seq)) || seen[[2]string{e.Workspace, id}] {
+			continue
+		}
+		seen[[2]string{e.Workspace, id}] = true
+		byWS[e.Workspace] = append(byWS[e.Workspace], id)
+	}
+	for ws, ids := range byWS {
+		if err := c.target.ApplyCurrent(ctx, ws, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memoryID returns the id of the memory a memory.* event names.
+func (c *Consumer) memoryID(ctx context.Context, e *memoryd.Event) (string, bool) {
+	switch e.Type {
+	case memoryd.EventMemoryCreated, memoryd.EventMemoryUpdated, memoryd.EventMemoryDeleted:
+	default:
+		return "", false
+	}
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(e.Payload, &p); err != nil || p.ID == "" {
+		c.lg.WarnContext(ctx, "memory event without a memory id; the vector index skips it",
+			"seq", e.Seq, "type", e.Type, "workspace", e.Workspace)
+		return "", false
+	}
+	return p.ID, true
+}
