@@ -31,8 +31,8 @@ TEST_TIMEOUT ?= 20m
 RACE_TIMEOUT ?= 20m
 FUZZ_TIMEOUT ?= 10m
 
-.PHONY: run build generate check-generate lint lint-spec vet test test-go race fuzz bench clean conformance conformance-local
-PROFILE ?= core,stream
+.PHONY: run build generate check-generate lint lint-spec vet test test-go race fuzz bench clean conformance conformance-local stack
+PROFILE ?= core,stream,webhooks
 
 run: build
 	./bin/memoryd serve
@@ -104,9 +104,18 @@ clean:
 	rm -rf bin
 
 # The conformance suite against the Docker image (testcontainers-go; starts
-# dockerd and builds the FROM scratch image itself).
+# dockerd and builds the FROM scratch image itself). STACK=scale runs it
+# against the production stack instead (PostgreSQL, Weaviate, two memoryd
+# nodes; images built here and cached), with the cluster profile too.
+STACK ?=
+STACK_PROFILE ?= core,stream,cluster
 conformance:
-	$(GO) run ./tools/conformance/harness --profile $(PROFILE)
+	$(GO) run ./tools/conformance/harness $(if $(STACK),--stack $(STACK) --profile $(STACK_PROFILE),--profile $(PROFILE))
+
+# The production stack, started locally: prints both nodes' URLs and an API
+# key; Ctrl-C stops it and removes its containers and data.
+stack:
+	$(GO) run ./tools/conformance/harness --stack scale --up
 
 # The same suite against a locally built memoryd on a throwaway SQLite file.
 conformance-local:

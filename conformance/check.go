@@ -26,12 +26,20 @@ const (
 type Profile string
 
 // The profiles. Limits checks consume the key's rate-limit quota and open
-// many connections, so they are opt-in.
+// many connections, so they are opt-in. Cluster checks need a second node
+// of the same deployment (Config.BaseURLB).
 const (
-	Core   Profile = "core"
-	Stream Profile = "stream"
-	Limits Profile = "limits"
+	Core    Profile = "core"
+	Stream  Profile = "stream"
+	Limits  Profile = "limits"
+	Cluster Profile = "cluster"
+	// Webhooks checks run their own receiver, which the server must be
+	// able to reach (Config.CallbackListen, Config.CallbackURL).
+	Webhooks Profile = "webhooks"
 )
+
+// Profiles lists every profile, in the order the CLI documents them.
+var Profiles = []Profile{Core, Stream, Limits, Cluster, Webhooks}
 
 // Check is one conformance requirement.
 type Check struct {
@@ -63,8 +71,10 @@ func (c Check) Refs() []string {
 // T is handed to a running check. Fatalf and Skipf stop the check (they
 // must be called from the check's own goroutine, as with testing.T).
 type T struct {
-	A, B  *Client // clients for key A and key B (B is nil without --api-key-b)
-	RunID string  // unique per run; prefix of every id and tag the check creates
+	A, B *Client // clients for key A and key B (B is nil without --api-key-b)
+	// AOnB is key A's client on the second node (nil without --base-url-b).
+	AOnB  *Client
+	RunID string // unique per run; prefix of every id and tag the check creates
 	suite *Suite
 
 	mu       sync.Mutex
@@ -114,6 +124,13 @@ func (t *T) Cleanup(f func(ctx context.Context)) {
 func (t *T) NeedB() {
 	if t.B == nil {
 		t.Skipf("needs a second key in another workspace (--api-key-b)")
+	}
+}
+
+// NeedNodeB skips the check when no second node was given.
+func (t *T) NeedNodeB() {
+	if t.AOnB == nil {
+		t.Skipf("needs a second node of the deployment (--base-url-b)")
 	}
 }
 

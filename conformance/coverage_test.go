@@ -110,7 +110,7 @@ func TestChecksWellFormed(t *testing.T) {
 		if c.Level != Must && c.Level != Should {
 			t.Errorf("%s: level %q", c.ID, c.Level)
 		}
-		if c.Profile != Core && c.Profile != Stream && c.Profile != Limits {
+		if !slices.Contains(Profiles, c.Profile) {
 			t.Errorf("%s: profile %q", c.ID, c.Profile)
 		}
 		if c.Run == nil || c.Title == "" {

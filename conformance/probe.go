@@ -64,7 +64,21 @@ func Probe(ctx context.Context, cfg Config) error {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
+	if err := probeNode(ctx, hc, cfg.BaseURL, cfg.KeyA, cfg.WorkspaceA, cfg.KeyB, cfg.WorkspaceB); err != nil {
+		return err
+	}
+	if cfg.BaseURLB == "" {
+		return nil
+	}
+	if err := probeNode(ctx, hc, cfg.BaseURLB, cfg.KeyA, cfg.WorkspaceA, "", ""); err != nil {
+		return setupErrorf("second node (--base-url-b): %v", err)
+	}
+	return nil
+}
+
+// probeNode probes one node with key A and, when given, key B.
+func probeNode(ctx context.Context, hc *http.Client, baseURL, keyA, wsA, keyB, wsB string) error {
+	base := strings.TrimRight(baseURL, "/")
 	status, body, err := probeGet(ctx, hc, base+apiPath+"/health", "", "")
 	if err != nil {
 		return setupErrorf("nothing answers at %s: %v (is the server running? --base-url is its root, e.g. http://127.0.0.1:8080)", base, err)
@@ -74,8 +88,8 @@ func Probe(ctx context.Context, cfg Config) error {
 			base, apiPath, body, base, apiPath, apiPath)
 	}
 	for _, k := range []struct{ name, key, ws, flag string }{
-		{"A", cfg.KeyA, cfg.WorkspaceA, "--api-key/--workspace-a"},
-		{"B", cfg.KeyB, cfg.WorkspaceB, "--api-key-b/--workspace-b"},
+		{"A", keyA, wsA, "--api-key/--workspace-a"},
+		{"B", keyB, wsB, "--api-key-b/--workspace-b"},
 	} {
 		if k.key == "" {
 			continue

@@ -20,6 +20,8 @@ func Checks() []Check {
 		streamConnectChecks(),
 		streamLiveChecks(),
 		limitChecks(),
+		clusterChecks(),
+		webhookChecks(),
 		passiveChecks(),
 	} {
 		all = append(all, group...)

@@ -28,7 +28,10 @@ const (
 
 // Config describes the server under test and what to run.
 type Config struct {
-	BaseURL    string // e.g. http://localhost:8080 (the API is under /api/v1)
+	BaseURL string // e.g. http://localhost:8080 (the API is under /api/v1)
+	// BaseURLB is a second node of the same deployment (same database, same
+	// keys), for the cluster profile; optional.
+	BaseURLB   string
 	KeyA, KeyB string // KeyB must use another workspace than KeyA; optional
 	// WorkspaceA/B are sent as X-Workspace-ID when set.
 	WorkspaceA, WorkspaceB string
@@ -41,9 +44,19 @@ type Config struct {
 	// EventWait is how long a stream check waits for an expected message
 	// (default 10s). A failing check waits this long, so mutation tests
 	// against a local server lower it.
-	EventWait  time.Duration
-	HTTPClient *http.Client
-	Out        io.Writer // one line per check; nil = silent
+	EventWait time.Duration
+	// ClusterWait is the bound within which a write on one node must be
+	// visible on the other (default 5s; see CLUSTER-* checks).
+	ClusterWait time.Duration
+	// CallbackListen is where the webhooks profile's receiver listens
+	// (default 127.0.0.1:0); CallbackURL is the URL the server under test
+	// is given for it (default: http:// + the address listened on).
+	CallbackListen, CallbackURL string
+	// WebhookRetryWait bounds how long the webhooks profile waits for the
+	// retry of a delivery its receiver failed (default 30s).
+	WebhookRetryWait time.Duration
+	HTTPClient       *http.Client
+	Out              io.Writer // one line per check; nil = silent
 }
 
 // Result is one check's outcome.
@@ -79,6 +92,7 @@ type Suite struct {
 	runID string
 	spec  *Spec
 	A, B  *Client
+	AOnB  *Client // key A on the second node
 
 	fixMu        sync.Mutex
 	fixtures     map[string]any
@@ -103,10 +117,20 @@ func New(cfg Config) (*Suite, error) {
 	if cfg.EventWait <= 0 {
 		cfg.EventWait = 10 * time.Second
 	}
+	if cfg.ClusterWait <= 0 {
+		cfg.ClusterWait = DefaultClusterWait
+	}
+	if cfg.WebhookRetryWait <= 0 {
+		cfg.WebhookRetryWait = DefaultWebhookRetryWait
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	spec, err := LoadSpec(strings.TrimRight(cfg.BaseURL, "/"))
+	var more []string
+	if cfg.BaseURLB != "" {
+		more = append(more, strings.TrimRight(cfg.BaseURLB, "/"))
+	}
+	spec, err := LoadSpec(strings.TrimRight(cfg.BaseURL, "/"), more...)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +139,9 @@ func New(cfg Config) (*Suite, error) {
 	s.A = newClient("A", cfg.BaseURL, cfg.KeyA, cfg.WorkspaceA, cfg.HTTPClient, spec, obs)
 	if cfg.KeyB != "" {
 		s.B = newClient("B", cfg.BaseURL, cfg.KeyB, cfg.WorkspaceB, cfg.HTTPClient, spec, obs)
+	}
+	if cfg.BaseURLB != "" {
+		s.AOnB = newClient("A@node-B", cfg.BaseURLB, cfg.KeyA, cfg.WorkspaceA, cfg.HTTPClient, spec, obs)
 	}
 	return s, nil
 }
@@ -177,7 +204,7 @@ func (s *Suite) runOne(ctx context.Context, c Check) Result {
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	t := &T{A: s.A, B: s.B, RunID: s.runID, suite: s}
+	t := &T{A: s.A, B: s.B, AOnB: s.AOnB, RunID: s.runID, suite: s}
 	start := time.Now()
 	done := make(chan any, 1)
 	go func() {

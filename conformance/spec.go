@@ -34,12 +34,16 @@ type Spec struct {
 // LoadSpec loads the bundled documents. The OpenAPI servers entry is
 // relative (/api/v1), which the router cannot match against absolute
 // URLs, so it is replaced by baseURL + "/api/v1".
-func LoadSpec(baseURL string) (*Spec, error) {
+// Further base URLs (other nodes of the same deployment) are servers too.
+func LoadSpec(baseURL string, more ...string) (*Spec, error) {
 	doc, err := loadOpenAPI("openapi.yaml")
 	if err != nil {
 		return nil, err
 	}
 	doc.Servers = openapi3.Servers{{URL: baseURL + "/api/v1"}}
+	for _, u := range more {
+		doc.Servers = append(doc.Servers, &openapi3.Server{URL: u + "/api/v1"})
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("conformance: router: %w", err)

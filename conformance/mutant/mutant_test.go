@@ -32,11 +32,16 @@ const (
 	failWait = 3 * time.Second
 )
 
-// server is a real memoryd, started once for every test of the package.
-var server struct {
+// node is a running memoryd and the keys of workspaces wa and wb on it.
+type node struct {
 	url        *url.URL
 	keyA, keyB string
 }
+
+// server is a real memoryd, started once for every test of the package;
+// island is another one on a database of its own: as node B of a cluster,
+// it never learns server's writes.
+var server, island node
 
 // TestMain runs memoryd in-process (the suite itself never imports the
 // server; only this test of the suite does) on a temporary SQLite
@@ -53,9 +58,15 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	started := make(chan error, 1)
-	go func() { started <- start(ctx, "sqlite://"+filepath.Join(dir, "memoryd.db"), done) }()
+	go func() {
+		err := start(ctx, &server, "sqlite://"+filepath.Join(dir, "memoryd.db"), done)
+		if err == nil {
+			err = start(ctx, &island, "sqlite://"+filepath.Join(dir, "island.db"), done)
+		}
+		started <- err
+	}()
 	// A server that hangs while creating keys or starting must fail the
 	// test, not stall it: go test's -timeout only starts with m.Run.
 	select {
@@ -71,28 +82,29 @@ func run(m *testing.M) int {
 	code := m.Run()
 	cancel()
 	<-done
+	<-done
 	return code
 }
 
 // start creates the two keys on db, then runs memoryd until ctx ends
 // (its result goes to done) and returns once it listens.
-func start(ctx context.Context, db string, done chan<- error) error {
+func start(ctx context.Context, n *node, db string, done chan<- error) error {
 	var err error
-	if server.keyA, err = createKey(ctx, db, "wa"); err != nil {
+	if n.keyA, err = createKey(ctx, db, "wa"); err != nil {
 		return err
 	}
-	if server.keyB, err = createKey(ctx, db, "wb"); err != nil {
+	if n.keyB, err = createKey(ctx, db, "wb"); err != nil {
 		return err
 	}
 	cfg, err := app.ParseServe([]string{"--addr", "127.0.0.1:0", "--db", db, "--embedder", "hash",
-		"--stream-min-heartbeat", "1s"})
+		"--stream-min-heartbeat", "1s", "--webhooks-allow-private"})
 	if err != nil {
 		return err
 	}
 	ready := make(chan string, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() { done <- app.Run(ctx, cfg, io.Discard, log, ready) }()
-	server.url = &url.URL{Scheme: "http", Host: <-ready}
+	n.url = &url.URL{Scheme: "http", Host: <-ready}
 	return nil
 }
 
@@ -129,9 +141,16 @@ func runSuite(t *testing.T, m Mutation, ids []string, wait time.Duration) map[st
 	t.Helper()
 	proxy := httptest.NewServer(Proxy(server.url, m))
 	defer proxy.Close()
-	s, err := conformance.New(conformance.Config{BaseURL: proxy.URL, KeyA: server.keyA, KeyB: server.keyB,
-		WorkspaceA: "wa", WorkspaceB: "wb", Profiles: []conformance.Profile{conformance.Core, conformance.Stream},
-		Run: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$"), EventWait: wait})
+	return runConfig(t, conformance.Config{BaseURL: proxy.URL, EventWait: wait,
+		Profiles: []conformance.Profile{conformance.Core, conformance.Stream}}, ids)
+}
+
+// runConfig runs the checks named ids with cfg and server's keys.
+func runConfig(t *testing.T, cfg conformance.Config, ids []string) map[string]conformance.Result {
+	t.Helper()
+	cfg.KeyA, cfg.KeyB, cfg.WorkspaceA, cfg.WorkspaceB = server.keyA, server.keyB, "wa", "wb"
+	cfg.Run = regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$")
+	s, err := conformance.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +198,45 @@ func TestMutantsAreCaught(t *testing.T) {
 				t.Logf("%s %s: %s", id, strings.ToUpper(string(r.Outcome)), r.Reason)
 			}
 		})
+	}
+}
+
+// clusterChecks are the cluster profile's checks that a node B which never
+// learns node A's writes must fail. CLUSTER-LIMIT-001 accepts both a
+// per-node and a cluster-wide stream limit, so no mutant fails it.
+var clusterChecks = []string{"CLUSTER-READ-001", "CLUSTER-LIST-001", "CLUSTER-SEARCH-001", "CLUSTER-UPDATE-001",
+	"CLUSTER-DELETE-001", "CLUSTER-STREAM-001", "CLUSTER-RESUME-001"}
+
+// runCluster runs the cluster profile with server as node A and nodeB
+// (behind a proxy applying m) as node B.
+func runCluster(t *testing.T, nodeB *url.URL, m Mutation, ids []string, wait time.Duration) map[string]conformance.Result {
+	t.Helper()
+	proxy := httptest.NewServer(Proxy(nodeB, m))
+	defer proxy.Close()
+	return runConfig(t, conformance.Config{BaseURL: server.url.String(), BaseURLB: proxy.URL,
+		Profiles: []conformance.Profile{conformance.Cluster}, EventWait: wait, ClusterWait: wait}, ids)
+}
+
+// One server is a cluster of one: reached under two URLs, it passes the
+// whole cluster profile (what the mutant fails is its split, not the proxy).
+func TestClusterOfOnePasses(t *testing.T) {
+	for id, r := range runCluster(t, server.url, Mutation{Name: "none"}, append(clusterChecks, "CLUSTER-LIMIT-001"), passWait) {
+		if r.Outcome != conformance.Pass {
+			t.Errorf("%s: %s %s", id, r.Outcome, r.Reason)
+		}
+		t.Logf("%s %s %v", id, r.Outcome, r.Log)
+	}
+}
+
+// A node B on a database of its own never learns node A's writes: every
+// cluster check that follows a write across nodes must fail.
+func TestSplitNodeIsCaught(t *testing.T) {
+	m := OtherNode(map[string]string{server.keyA: island.keyA, server.keyB: island.keyB})
+	for id, r := range runCluster(t, island.url, m, clusterChecks, failWait) {
+		if r.Outcome != conformance.Fail {
+			t.Errorf("%s did not catch %s: %s", id, m.Name, r.Outcome)
+			continue
+		}
+		t.Logf("%s FAIL: %s", id, r.Reason)
 	}
 }

@@ -104,3 +104,16 @@ var BufferedStream = Mutation{Name: "buffered-stream", Response: func(resp *http
 func perBlock(f func(string) []string) func() func(string) []string {
 	return func() func(string) []string { return f }
 }
+
+// OtherNode makes a node that never learns the other nodes' writes: the
+// proxy fronts a server on a database of its own, and swaps each key for
+// the same workspace's key there (keys maps one to the other), so the
+// requests are authorised but see nothing written elsewhere.
+func OtherNode(keys map[string]string) Mutation {
+	return Mutation{Name: "other-node", Request: func(r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if other, known := keys[key]; ok && known {
+			r.Header.Set("Authorization", "Bearer "+other)
+		}
+	}}
+}

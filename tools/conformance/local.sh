@@ -52,8 +52,10 @@ key_b=$(key --workspace conf-b)
 # The limits profile spends a key's quota: it gets its own free-tier key.
 key_limits=$(key --workspace conf-a --tier free)
 
-# Port 0: the kernel picks a free port, which the server logs.
-bin/memoryd serve --addr 127.0.0.1:0 --db "$db" --embedder hash \
+# Port 0: the kernel picks a free port, which the server logs. The
+# webhooks profile's receiver listens on loopback over plain http, which
+# only a server allowing private webhook addresses may reach.
+MEMORYD_WEBHOOKS_ALLOW_PRIVATE=true bin/memoryd serve --addr 127.0.0.1:0 --db "$db" --embedder hash \
   --stream-min-heartbeat 1s >"$tmp/server.log" 2>&1 &
 pid=$!
 base=

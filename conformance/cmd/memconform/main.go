@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -44,16 +45,21 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("memconform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.cfg.BaseURL, "base-url", os.Getenv("MEMCONFORM_BASE_URL"), "server root, e.g. http://127.0.0.1:8080; the API is under /api/v1 (env MEMCONFORM_BASE_URL)")
+	fs.StringVar(&o.cfg.BaseURLB, "base-url-b", os.Getenv("MEMCONFORM_BASE_URL_B"), "root of a second node of the same deployment (same database and keys), for the cluster profile (env MEMCONFORM_BASE_URL_B)")
 	fs.StringVar(&o.cfg.KeyA, "api-key", os.Getenv("MEMCONFORM_API_KEY"), "API key A (env MEMCONFORM_API_KEY)")
 	fs.StringVar(&o.cfg.KeyB, "api-key-b", os.Getenv("MEMCONFORM_API_KEY_B"), "API key B, of another workspace than A; isolation checks skip without it (env MEMCONFORM_API_KEY_B)")
 	fs.StringVar(&o.cfg.WorkspaceA, "workspace-a", "", "X-Workspace-ID to send with key A (optional)")
 	fs.StringVar(&o.cfg.WorkspaceB, "workspace-b", "", "X-Workspace-ID to send with key B (optional)")
-	fs.StringVar(&o.profiles, "profile", "core,stream", "comma-separated profiles: core, stream, limits")
+	fs.StringVar(&o.profiles, "profile", "core,stream", "comma-separated profiles: core, stream, limits, cluster (needs --base-url-b), webhooks (the server must reach --callback-url)")
 	fs.StringVar(&o.runFilter, "run", "", "only run checks whose ID matches this regular expression")
 	fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&o.json, "json", "", "write a JSON report to this file")
 	fs.IntVar(&o.cfg.OversizeBytes, "oversize-bytes", 8<<20, "body size the 413 checks send (must exceed the server's body limit)")
 	fs.IntVar(&o.cfg.RateRequests, "rate-requests", 1200, "requests the limits profile sends at most to reach a 429")
+	fs.DurationVar(&o.cfg.ClusterWait, "cluster-wait", conformance.DefaultClusterWait, "bound within which a write on one node must be visible on the other (cluster profile)")
+	fs.StringVar(&o.cfg.CallbackListen, "callback-listen", "127.0.0.1:0", "where the webhooks profile's receiver listens (host:port; port 0 picks a free one)")
+	fs.StringVar(&o.cfg.CallbackURL, "callback-url", "", "URL the server under test is given for the receiver (default http:// + the address listened on; set it when the server runs elsewhere, e.g. in a container)")
+	fs.DurationVar(&o.cfg.WebhookRetryWait, "webhook-retry-wait", conformance.DefaultWebhookRetryWait, "how long the webhooks profile waits for the retry of a delivery its receiver answered 500")
 	fs.DurationVar(&o.cfg.EventWait, "event-wait", 10*time.Second, "how long stream checks wait for an expected message")
 	fs.BoolVar(&o.list, "list", false, "list the checks and exit")
 	if err := fs.Parse(args); err != nil {
@@ -63,12 +69,12 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	for _, p := range strings.Split(o.profiles, ",") {
-		switch p = strings.TrimSpace(p); conformance.Profile(p) {
-		case conformance.Core, conformance.Stream, conformance.Limits:
+		switch p = strings.TrimSpace(p); {
+		case slices.Contains(conformance.Profiles, conformance.Profile(p)):
 			o.cfg.Profiles = append(o.cfg.Profiles, conformance.Profile(p))
-		case "":
+		case p == "":
 		default:
-			return nil, fmt.Errorf("unknown profile %q (core, stream, limits)", p)
+			return nil, fmt.Errorf("unknown profile %q (core, stream, limits, cluster, webhooks)", p)
 		}
 	}
 	if o.runFilter != "" {
@@ -107,6 +113,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "memconform: --base-url %s ends in /api/v1, which the suite adds itself: using %s\n", o.cfg.BaseURL, base)
 	}
 	o.cfg.BaseURL = base
+	if o.cfg.BaseURLB != "" {
+		if o.cfg.BaseURLB, _, err = conformance.BaseURL(o.cfg.BaseURLB); err != nil {
+			fmt.Fprintln(stderr, "memconform: --base-url-b:", err)
+			return 2
+		}
+	}
 	if err := conformance.Probe(ctx, o.cfg); err != nil {
 		fmt.Fprintln(stderr, "memconform: setup error, no check run:", err)
 		return 2

@@ -93,15 +93,21 @@ const apiPort = "8080/tcp"
 
 // publishOnLoopback binds the API's host port on 127.0.0.1 only (Docker
 // would otherwise publish it on every interface).
-func publishOnLoopback(hc *container.HostConfig) {
-	hc.PortBindings = network.PortMap{network.MustParsePort(apiPort): {
-		{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}}
+func publishOnLoopback(hc *container.HostConfig) { publishPortOnLoopback(apiPort)(hc) }
+
+// publishPortOnLoopback binds port's host port on 127.0.0.1 only.
+func publishPortOnLoopback(port string) func(*container.HostConfig) {
+	return func(hc *container.HostConfig) {
+		hc.PortBindings = network.PortMap{network.MustParsePort(port): {
+			{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}}
+	}
 }
 
 // Server is a memoryd container and its API address.
 type Server struct {
 	C       *testcontainers.DockerContainer
 	BaseURL string // http://127.0.0.1:PORT
+	DB      string // its database, for memoryd keys inside the container
 }
 
 // startServer runs the image with a short minimum heartbeat (so the
@@ -116,22 +122,31 @@ func startServer(ctx context.Context, image string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{C: c}
+	s := &Server{C: c, DB: dbPath}
+	if err := s.resolveURL(ctx); err != nil {
+		s.Stop(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// resolveURL sets BaseURL from the container's published API port, which
+// must be on loopback.
+func (s *Server) resolveURL(ctx context.Context) error {
+	c := s.C
 	host, err := c.Host(ctx)
 	if err == nil && host != "127.0.0.1" {
 		err = fmt.Errorf("container host is %q, not loopback", host)
 	}
 	if err != nil {
-		s.Stop(ctx)
-		return nil, err
+		return err
 	}
 	port, err := c.MappedPort(ctx, apiPort)
 	if err != nil {
-		s.Stop(ctx)
-		return nil, err
+		return err
 	}
 	s.BaseURL = fmt.Sprintf("http://%s:%s", host, port.Port())
-	return s, nil
+	return nil
 }
 
 // runContainer starts the image and waits for its health endpoint. The
@@ -143,7 +158,10 @@ func runContainer(ctx context.Context, image string) (*testcontainers.DockerCont
 		testcontainers.WithHostConfigModifier(publishOnLoopback),
 		testcontainers.WithEnv(map[string]string{
 			"MEMORYD_STREAM_MIN_HEARTBEAT": "1s",
-			"MEMORYD_LOG_LEVEL":            "info",
+			// The webhooks profile's receiver is plain http on this
+			// machine's address on the Docker network.
+			"MEMORYD_WEBHOOKS_ALLOW_PRIVATE": "true",
+			"MEMORYD_LOG_LEVEL":              "info",
 		}),
 		testcontainers.WithWaitStrategy(wait.ForHTTP("/api/v1/health").WithPort(apiPort).
 			WithStartupTimeout(startLimit+time.Minute).WithPollInterval(200*time.Millisecond)),
@@ -162,7 +180,7 @@ func runContainer(ctx context.Context, image string) (*testcontainers.DockerCont
 // CreateKey runs `memoryd keys create` inside the container and returns
 // the new key.
 func (s *Server) CreateKey(ctx context.Context, workspace string) (string, error) {
-	cmd := []string{"/memoryd", "keys", "create", "--db", dbPath, "--workspace", workspace}
+	cmd := []string{"/memoryd", "keys", "create", "--db", s.DB, "--workspace", workspace}
 	var key string
 	err := within(ctx, keyLimit, "keys create in the container", func(ctx context.Context) error {
 		code, out, err := s.C.Exec(ctx, cmd, tcexec.Multiplexed())
@@ -197,13 +215,18 @@ func keyFrom(out []byte) (string, error) {
 
 // SaveLogs writes the container's log to path.
 func (s *Server) SaveLogs(ctx context.Context, path string) error {
+	return saveLogs(ctx, s.C, path)
+}
+
+// saveLogs writes a container's log to path.
+func saveLogs(ctx context.Context, c *testcontainers.DockerContainer, path string) error {
 	return within(ctx, logsLimit, "saving the container log", func(ctx context.Context) error {
-		return s.saveLogs(ctx, path)
+		return copyLogs(ctx, c, path)
 	})
 }
 
-func (s *Server) saveLogs(ctx context.Context, path string) error {
-	rc, err := s.C.Logs(ctx)
+func copyLogs(ctx context.Context, c *testcontainers.DockerContainer, path string) error {
+	rc, err := c.Logs(ctx)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,13 @@
 //
 //	go run ./tools/conformance/harness [--profile core,stream] [--run REGEX] [--reports DIR]
 //
+// With --stack scale it runs the production stack instead (PostgreSQL,
+// Weaviate and two memoryd nodes on a Docker network of their own, see
+// tools/conformance/stack) and the suite against node A with node B as the
+// second node (profiles core, stream and cluster by default). With --up as
+// well it only starts the stack, prints both nodes' URLs and an API key,
+// and removes it all on Ctrl-C.
+//
 // Exit status: 0 when no MUST check failed, 1 when one did, 2 when the
 // harness itself could not run.
 package main
@@ -35,6 +42,10 @@ type Options struct {
 	Run      *regexp.Regexp
 	Reports  string // directory of the reports and the container log
 	Out      io.Writer
+	// Stack is "" (one memoryd container on SQLite) or "scale" (the
+	// production stack).
+	Stack string
+	Up    bool // start the stack and wait for Ctrl-C; run no check
 }
 
 func main() {
@@ -51,6 +62,13 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 2
 	}
+	if o.Up {
+		if err := Up(ctx, o); err != nil {
+			slog.Error("harness", "err", err)
+			return 2
+		}
+		return 0
+	}
 	rep, err := Conform(ctx, o)
 	if err != nil {
 		slog.Error("harness", "err", err)
@@ -65,7 +83,9 @@ func run(ctx context.Context, args []string) int {
 func parseFlags(args []string) (Options, error) {
 	o := Options{Out: os.Stdout}
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
-	profiles := fs.String("profile", "core,stream", "comma-separated profiles: core, stream, limits")
+	profiles := fs.String("profile", "", "comma-separated profiles: core, stream, limits, cluster, webhooks (default core,stream; with --stack scale core,stream,cluster)")
+	fs.StringVar(&o.Stack, "stack", "", `"scale": run the production stack (PostgreSQL, Weaviate, two memoryd nodes) instead of one container`)
+	fs.BoolVar(&o.Up, "up", false, "with --stack scale: start the stack, print its URLs and a key, stop it on Ctrl-C")
 	runRE := fs.String("run", "", "only run checks whose ID matches this regular expression")
 	fs.StringVar(&o.Image, "image", "memoryd:conformance", "image tag to build and run")
 	noBuild := fs.Bool("no-build", false, "run the existing image instead of building it")
@@ -74,6 +94,20 @@ func parseFlags(args []string) (Options, error) {
 		return o, err
 	}
 	o.Build = !*noBuild
+	switch o.Stack {
+	case "", "scale":
+	default:
+		return o, fmt.Errorf("--stack %q: want scale", o.Stack)
+	}
+	if o.Up && o.Stack == "" {
+		return o, fmt.Errorf("--up needs --stack scale")
+	}
+	if *profiles == "" {
+		*profiles = "core,stream"
+		if o.Stack == "scale" {
+			*profiles = "core,stream,cluster"
+		}
+	}
 	for _, p := range strings.Split(*profiles, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			o.Profiles = append(o.Profiles, conformance.Profile(p))
@@ -99,6 +133,9 @@ func Conform(ctx context.Context, o Options) (rep *conformance.Report, err error
 	}
 	if err := ensureDockerd(ctx, root); err != nil {
 		return nil, err
+	}
+	if o.Stack == "scale" {
+		return conformStack(ctx, root, o)
 	}
 	if o.Build {
 		if err := buildImage(ctx, root, o.Image); err != nil {
@@ -128,6 +165,9 @@ func Conform(ctx context.Context, o Options) (rep *conformance.Report, err error
 	if cfg.KeyB, err = srv.CreateKey(ctx, cfg.WorkspaceB); err != nil {
 		return nil, err
 	}
+	if err := webhookReceiver(ctx, srv.C, &cfg); err != nil {
+		return nil, err
+	}
 	suite, err := conformance.New(cfg)
 	if err != nil {
 		return nil, err
@@ -140,9 +180,14 @@ func Conform(ctx context.Context, o Options) (rep *conformance.Report, err error
 }
 
 func writeReports(rep *conformance.Report, dir string) error {
+	return writeReportsAs(rep, dir, "conformance-docker")
+}
+
+// writeReportsAs writes dir/NAME.xml (JUnit) and dir/NAME.json.
+func writeReportsAs(rep *conformance.Report, dir, name string) error {
 	for name, write := range map[string]func(io.Writer) error{
-		"conformance-docker.xml":  rep.WriteJUnit,
-		"conformance-docker.json": rep.WriteJSON,
+		name + ".xml":  rep.WriteJUnit,
+		name + ".json": rep.WriteJSON,
 	} {
 		f, err := os.Create(filepath.Join(dir, name))
 		if err != nil {
