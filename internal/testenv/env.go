@@ -135,8 +135,11 @@ func New(t testing.TB, opts ...Option) *Env {
 		<-done
 		e.Store.Close()
 	})
-	svc := service.New(e.Store, memindex.New(), hash.New(512), service.WithLogger(e.Log),
+	svc, err := service.New(e.Store, memindex.New(), hash.New(512), service.WithLogger(e.Log),
 		service.WithMaxTextBytes(o.maxTextBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := httpapi.New(httpapi.Config{MaxBodyBytes: o.maxBody}, svc, e.Store, auth.NewAuthenticator(e.Store),
 		ratelimit.New(o.limits), e.Log, httpapi.WithStream(e.Stream))
 	h, err := api.Handler()

@@ -119,7 +119,10 @@ func startVectors(ctx context.Context, vc VectorsConfig, st *store.Store, emb me
 		idx = w
 		log.Info("vector index: Weaviate", "host", wc.Host, "grpc", wc.GRPCHost, "class", w.Class())
 	}
-	svc := service.New(st, idx, emb, append([]service.Option{service.WithLogger(log)}, opts...)...)
+	svc, err := service.New(st, idx, emb, append([]service.Option{service.WithLogger(log)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
 	// The index follows the shared log from the head it read before
 	// loading, so it also learns what other nodes write.
 	feed := indexer.New(st, svc, &indexer.MemCursor{}, indexer.WithLogger(log))

@@ -24,7 +24,11 @@ import (
 // in-process index) over st, not yet loaded.
 func newService(st service.Store) (*service.Service, *slog.Logger) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return service.New(st, memindex.New(), hash.New(512), service.WithLogger(log)), log
+	svc, err := service.New(st, memindex.New(), hash.New(512), service.WithLogger(log))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return svc, log
 }
 
 // A database that already holds a bad row (a zero vector, as the issue's

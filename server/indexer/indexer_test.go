@@ -45,7 +45,11 @@ func newNode(t *testing.T, path string, cfg indexer.Config) *node {
 	lb := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(lb, nil))
 	n := &node{st: st, idx: memindex.New(), log: lb}
-	n.svc = service.New(st, n.idx, hash.New(dims), service.WithLogger(log))
+	svc, err := service.New(st, n.idx, hash.New(dims), service.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.svc = svc
 	n.feed = indexer.New(st, n.svc, &indexer.MemCursor{}, indexer.WithLogger(log), indexer.WithConfig(cfg))
 	return n
 }
@@ -175,7 +179,10 @@ func TestConsumerRunPollsForAnotherProcessesWrites(t *testing.T) {
 // another service's write on the same store still reaches the index.
 func TestConsumerRunWakesOnCommits(t *testing.T) {
 	b := newNode(t, filepath.Join(t.TempDir(), "memoryd.db"), indexer.Config{PollInterval: time.Hour})
-	other := service.New(b.st, memindex.New(), hash.New(dims)) // a writer sharing B's store
+	other, err := service.New(b.st, memindex.New(), hash.New(dims)) // a writer sharing B's store
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -275,7 +282,10 @@ func TestConsumerLoadsWhenTheSavedPositionIsUnusable(t *testing.T) {
 		cur := &indexer.MemCursor{}
 		cur.Save(ctx, p)
 		idx := memindex.New()
-		svc := service.New(a.st, idx, hash.New(dims))
+		svc, err := service.New(a.st, idx, hash.New(dims))
+		if err != nil {
+			t.Fatal(err)
+		}
 		n, err := indexer.New(a.st, svc, cur).Start(ctx)
 		if err != nil || n != 1 || idx.Len("w") != 1 {
 			t.Fatalf("%s: Start loaded %d (%v), index holds %d; want the table loaded", name, n, err, idx.Len("w"))
@@ -286,7 +296,11 @@ func TestConsumerLoadsWhenTheSavedPositionIsUnusable(t *testing.T) {
 	epoch, _ := a.st.Epoch(ctx)
 	cur.Save(ctx, indexer.Position{Epoch: epoch, Seq: last})
 	idx := memindex.New()
-	n, err := indexer.New(a.st, service.New(a.st, idx, hash.New(dims)), cur).Start(ctx)
+	svc, err := service.New(a.st, idx, hash.New(dims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := indexer.New(a.st, svc, cur).Start(ctx)
 	if err != nil || n != 0 || idx.Len("w") != 0 {
 		t.Fatalf("resume: Start loaded %d (%v), index holds %d; want a resume without a load", n, err, idx.Len("w"))
 	}

@@ -26,7 +26,11 @@ type node struct {
 func newNode(st service.Store) *node {
 	lb := &logBuffer{}
 	n := &node{st: st, log: lb, idx: memindex.New()}
-	n.svc = service.New(st, n.idx, hash.New(dims), service.WithLogger(slog.New(slog.NewTextHandler(lb, nil))))
+	svc, err := service.New(st, n.idx, hash.New(dims), service.WithLogger(slog.New(slog.NewTextHandler(lb, nil))))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	n.svc = svc
 	return n
 }
 

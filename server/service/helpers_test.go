@@ -57,7 +57,11 @@ func (l *logBuffer) String() string {
 func newService(st service.Store) (*service.Service, *logBuffer) {
 	lb := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(lb, nil))
-	return service.New(st, memindex.New(), hash.New(dims), service.WithLogger(log), service.WithMaxTextBytes(1000)), lb
+	svc, err := service.New(st, memindex.New(), hash.New(dims), service.WithLogger(log), service.WithMaxTextBytes(1000))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return svc, lb
 }
 
 // unit returns a vector of dims with a one at i.

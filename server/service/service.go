@@ -10,6 +10,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -63,28 +64,46 @@ type Store interface {
 	memoryd.EventAppender
 }
 
-// Option configures a Service.
-type Option func(*Service)
+// Option configures a Service; it fails on a value the service cannot use.
+type Option func(*Service) error
 
-// WithMaxTextBytes sets the largest accepted text (413 beyond).
-func WithMaxTextBytes(n int) Option { return func(s *Service) { s.maxTextBytes = n } }
+// WithMaxTextBytes sets the largest accepted text (413 beyond); n > 0.
+func WithMaxTextBytes(n int) Option {
+	return func(s *Service) error {
+		if n <= 0 {
+			return fmt.Errorf("service: max text bytes %d: must be positive", n)
+		}
+		s.maxTextBytes = n
+		return nil
+	}
+}
 
 // WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) error {
+		if l == nil {
+			return errors.New("service: nil logger")
+		}
+		s.log = l
+		return nil
+	}
+}
 
 // DefaultMaxTextBytes is the default text limit: 64 KiB.
 const DefaultMaxTextBytes = 64 << 10
 
-// New returns a Service.
-func New(store Store, index memoryd.VectorIndex, embedder memoryd.Embedder, opts ...Option) *Service {
+// New returns a Service, or the first option's error.
+func New(store Store, index memoryd.VectorIndex, embedder memoryd.Embedder, opts ...Option) (*Service, error) {
 	s := &Service{
 		store: store, index: index, embedder: embedder,
 		log: slog.Default(), now: func() time.Time { return time.Now().Truncate(time.Microsecond) }, maxTextBytes: DefaultMaxTextBytes,
 	}
 	for _, o := range opts {
-		o(s)
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
-	return s
+	return s, nil
 }
 
 // Embedder returns the service's embedder.

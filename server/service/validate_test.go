@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/embed/hash"
 	"github.com/memoryd/memoryd/server/service"
 	"github.com/memoryd/memoryd/server/vector/memindex"
 )
@@ -259,13 +260,30 @@ func (zeroEmbedder) Embed(_ context.Context, texts []string) ([]memoryd.Embeddin
 // write, but it is the server's fault: an internal error, not a 400.
 func TestUnusableEmbedderVectorIsNotStored(t *testing.T) {
 	st := openStore(t, "")
-	svc := service.New(st, memindex.New(), zeroEmbedder{})
+	svc, err := service.New(st, memindex.New(), zeroEmbedder{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	_, err := svc.Put(ctx, actor, service.PutInput{Text: "x"})
+	_, err = svc.Put(ctx, actor, service.PutInput{Text: "x"})
 	wantCode(t, err, memoryd.EINTERNAL)
 	if n := count(t, st, actor.Workspace); n != 0 {
 		t.Fatalf("%d memories stored with the embedder's zero vector", n)
 	}
 	_, err = svc.Search(ctx, actor, service.SearchQuery{Query: "x", Mode: service.ModeSemantic, Limit: 1})
 	wantCode(t, err, memoryd.EINTERNAL)
+}
+
+// Options refuse values the service cannot use.
+func TestOptionsRefuseUnusableValues(t *testing.T) {
+	st := openStore(t, "")
+	for name, opt := range map[string]service.Option{
+		"zero text limit":     service.WithMaxTextBytes(0),
+		"negative text limit": service.WithMaxTextBytes(-1),
+		"nil logger":          service.WithLogger(nil),
+	} {
+		if svc, err := service.New(st, memindex.New(), hash.New(dims), opt); err == nil || svc != nil {
+			t.Errorf("%s: got %v, %v; want an error", name, svc, err)
+		}
+	}
 }

@@ -50,7 +50,10 @@ func newEnv(t *testing.T, guard *webhooks.Guard) *env {
 	m.Wake = d.Wake
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
-	svc := service.New(st, memindex.New(), hash.New(64), service.WithLogger(lg))
+	svc, err := service.New(st, memindex.New(), hash.New(64), service.WithLogger(lg))
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := httpapi.New(httpapi.Config{}, svc, st, auth.NewAuthenticator(st), ratelimit.New(ratelimit.DefaultLimits()), lg,
 		httpapi.WithWebhooks(m))
 	h, err := api.Handler()
