@@ -1,5 +1,6 @@
 // Command memoryd is the memory service: `memoryd serve` runs it, `memoryd
-// keys` manages API keys, `memoryd mcp` serves its tools to an agent on stdio.
+// keys` manages API keys, `memoryd mcp` serves its tools to an agent on stdio,
+// `memoryd reindex` rewrites the Weaviate index from the database.
 package main
 
 import (
@@ -22,6 +23,7 @@ commands:
   serve [flags]                 run the service (memoryd serve -h lists the flags)
   keys create|list|revoke ...   manage API keys (memoryd keys -h)
   mcp [flags]                   serve the memory tools to an agent over MCP on stdio (memoryd mcp -h)
+  reindex [flags]               rewrite the Weaviate index from the database (memoryd reindex -h)
   version                       print the version
   help [command]                print this help, or a command's`
 
@@ -66,6 +68,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return app.RunKeys(ctx, args[1:], stdout, stderr)
 	case cmd == "mcp":
 		return runMCP(ctx, args[1:], os.Stdin, stdout, stderr)
+	case cmd == "reindex":
+		return app.RunReindex(ctx, args[1:], stdout, stderr)
 	}
 	return &app.UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Usage: usage}
 }
@@ -84,6 +88,9 @@ func help(args []string, stdout, stderr io.Writer) error {
 		return app.RunKeys(context.Background(), []string{"help"}, stdout, stderr)
 	case "mcp":
 		app.PrintMCPUsage(stdout)
+		return nil
+	case "reindex":
+		app.PrintReindexUsage(stdout)
 		return nil
 	}
 	return &app.UsageError{Err: fmt.Errorf("unknown help topic %q", args[0]), Usage: usage}
