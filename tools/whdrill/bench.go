@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// bench: o.endpoints endpoints, creates paced at o.rate for o.duration;
+// latency is each memory's first arrival at an endpoint minus the
+// create's 201 (and minus the memory's created_at, the commit side).
+func bench(ctx context.Context, o options, s *server, c *client) error {
+	var rcvs []*receiver
+	defer func() {
+		for _, r := range rcvs {
+			r.close()
+		}
+	}()
+	for i := 0; i < o.endpoints; i++ {
+		r, err := newReceiver()
+		if err != nil {
+			return err
+		}
+		rcvs = append(rcvs, r)
+		sec, err := c.register(ctx, "", r.routeURL(i), o.events)
+		if err != nil {
+			return err
+		}
+		if err := r.setSecret(i, sec); err != nil {
+			return err
+		}
+	}
+	want := int(o.rate * o.duration.Seconds())
+	a := newAcks()
+	t0 := time.Now()
+	if err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil); err != nil {
+		return err
+	}
+	sendEnd := time.Now()
+	fmt.Printf("bench: %d creates acknowledged (%d failed) in %s: %.0f creates/s\n",
+		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
+	ids, at := a.snapshot()
+	waitRcvs(rcvs, ids, o.wait)
+	report(rcvs, ids, at, t0)
+	rss, thr := s.procStatus()
+	fmt.Printf("bench: memoryd after the run with %d endpoints: VmRSS=%s Threads=%s\n", o.endpoints, rss, thr)
+	return scale(ctx, o, s)
+}
+
+func waitRcvs(rcvs []*receiver, ids map[string]bool, limit time.Duration) {
+	end := time.Now().Add(limit)
+	for time.Now().Before(end) {
+		missing := 0
+		for i, r := range rcvs {
+			missing += count(ids, r.deliveries(i)).Missing
+		}
+		if missing == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("bench: the %s wait limit ran out before every delivery arrived\n", limit)
+}
+
+func report(rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time) {
+	var fromAck, fromCommit []time.Duration
+	var n, dups, missing int
+	last := t0
+	for i, r := range rcvs {
+		ds := r.deliveries(i)
+		t := count(ids, ds)
+		dups += t.DupIDs
+		missing += t.Missing
+		seen := map[string]bool{}
+		for _, d := range ds {
+			n++
+			if d.Arrival.After(last) {
+				last = d.Arrival
+			}
+			if seen[d.MemoryID] || !ids[d.MemoryID] {
+				continue
+			}
+			seen[d.MemoryID] = true
+			fromAck = append(fromAck, d.Arrival.Sub(at[d.MemoryID]))
+			fromCommit = append(fromCommit, d.Arrival.Sub(d.CreatedAt))
+		}
+	}
+	fromAck, fromCommit = sortDurations(fromAck), sortDurations(fromCommit)
+	el := last.Sub(t0)
+	fmt.Printf("bench: %d deliveries to %d endpoints in %s (first create to last arrival): %.0f deliveries/s; missing=%d dup_webhook_id=%d\n",
+		n, len(rcvs), el.Round(time.Millisecond), float64(n)/el.Seconds(), missing, dups)
+	for _, l := range []struct {
+		name string
+		d    []time.Duration
+	}{{"201-to-receiver", fromAck}, {"created_at-to-receiver", fromCommit}} {
+		if len(l.d) == 0 {
+			continue
+		}
+		fmt.Printf("bench: latency %s over %d: p50=%s p99=%s max=%s\n", l.name, len(l.d),
+			ms(pct(l.d, 50)), ms(pct(l.d, 99)), ms(l.d[len(l.d)-1]))
+	}
+}
+
+// scale registers o.scale endpoints (100 per workspace, the server's
+// limit), all on one receiver, and reads memoryd's RSS and threads idle
+// and while o.scaleCreates creates fan out to them.
+func scale(ctx context.Context, o options, s *server) error {
+	if o.scale <= 0 {
+		return nil
+	}
+	const perWS = 100
+	nws := (o.scale + perWS - 1) / perWS
+	args := []string{"keys", "create", "--db", s.db}
+	for w := 0; w < nws; w++ {
+		args = append(args, "--workspace", fmt.Sprintf("scale%d", w))
+	}
+	out, err := exec.CommandContext(ctx, s.bin, args...).Output()
+	if err != nil {
+		return fmt.Errorf("memoryd keys create: %w", err)
+	}
+	c := newClient(s.base(), strings.TrimSpace(string(out)))
+	r, err := newReceiver()
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	rss, thr := s.procStatus()
+	fmt.Printf("scale: before registering: VmRSS=%s Threads=%s\n", rss, thr)
+	for i := 0; i < o.scale; i++ {
+		sec, err := c.register(ctx, fmt.Sprintf("scale%d", i/perWS), r.routeURL(i), o.events)
+		if err != nil {
+			return err
+		}
+		if err := r.setSecret(i, sec); err != nil {
+			return err
+		}
+	}
+	time.Sleep(3 * time.Second)
+	rss, thr = s.procStatus()
+	fmt.Printf("scale: %d endpoints registered in %d workspaces, idle: VmRSS=%s Threads=%s\n", o.scale, nws, rss, thr)
+	return scaleLoad(ctx, o, s, c, r, nws)
+}
+
+// scaleLoad creates o.scaleCreates memories in each scale workspace and
+// samples RSS and threads until every endpoint has them (bounded).
+func scaleLoad(ctx context.Context, o options, s *server, c *client, r *receiver, nws int) error {
+	for w := 0; w < nws; w++ {
+		for k := 0; k < o.scaleCreates; k++ {
+			if _, err := c.post(ctx, fmt.Sprintf("scale%d", w), "/memory", map[string]any{"text": fmt.Sprintf("scale memory %d", k)}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	want := o.scale * o.scaleCreates
+	start, end := time.Now(), time.Now().Add(o.wait)
+	var peakRSS, peakThr string
+	var peakKB, peakT int
+	for time.Now().Before(end) {
+		rss, thr := s.procStatus()
+		var kb, t int
+		fmt.Sscanf(rss, "%d", &kb)
+		fmt.Sscanf(thr, "%d", &t)
+		if kb > peakKB {
+			peakKB, peakRSS = kb, rss
+		}
+		if t > peakT {
+			peakT, peakThr = t, thr
+		}
+		if len(r.deliveries(-1)) >= want {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	got := len(r.deliveries(-1))
+	fmt.Printf("scale: %d creates x %d endpoints: %d/%d deliveries in %s (%.0f/s); peak VmRSS=%s peak Threads=%s\n",
+		o.scaleCreates, o.scale, got, want, time.Since(start).Round(time.Millisecond), float64(got)/time.Since(start).Seconds(), peakRSS, peakThr)
+	return nil
+}

@@ -1,0 +1,95 @@
+// Command whdrill measures memoryd's webhook deliveries on loopback: a
+// kill -9 drill (at-least-once across a crash, duplicates counted) and a
+// latency/throughput benchmark with a scale check of registered endpoints.
+// It runs memoryd itself on a temporary SQLite database; run it from the
+// repository root:
+//
+//	go run ./tools/whdrill -mode drill
+//	go run ./tools/whdrill -mode bench
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"time"
+)
+
+type options struct {
+	mode, bin    string
+	events       []string
+	creates      int
+	rate         float64
+	failFor      time.Duration
+	wait         time.Duration
+	endpoints    int
+	duration     time.Duration
+	scale        int
+	scaleCreates int
+	keep         bool
+}
+
+func main() {
+	var o options
+	var events string
+	flag.StringVar(&o.mode, "mode", "drill", "drill or bench")
+	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (default: go build ./server/cmd/memoryd)")
+	flag.StringVar(&events, "events", "memory.created", "comma-separated event types each endpoint subscribes to")
+	flag.IntVar(&o.creates, "creates", 1000, "drill: acknowledged creates to reach")
+	flag.Float64Var(&o.rate, "rate", 0, "creates per second (default: drill 200, bench 500)")
+	flag.DurationVar(&o.failFor, "fail-for", 60*time.Second, "drill: how long endpoint 0 answers 500")
+	flag.DurationVar(&o.wait, "wait", 3*time.Minute, "how long to wait for deliveries after the creates")
+	flag.IntVar(&o.endpoints, "endpoints", 10, "bench: endpoints")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "bench: how long creates are sent")
+	flag.IntVar(&o.scale, "scale", 1000, "bench: endpoints registered afterwards for the RSS/threads reading (0: skip)")
+	flag.IntVar(&o.scaleCreates, "scale-creates", 2, "bench: creates per scale workspace fanned out to its endpoints")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, memoryd.log)")
+	flag.Parse()
+	o.events = strings.Split(events, ",")
+	if o.rate <= 0 {
+		o.rate = map[string]float64{"drill": 200, "bench": 500}[o.mode]
+	}
+	if err := run(context.Background(), o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if o.mode != "drill" && o.mode != "bench" {
+		return fmt.Errorf("-mode must be drill or bench, not %q", o.mode)
+	}
+	dir, err := os.MkdirTemp("", "whdrill-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Println("whdrill: keeping", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin, err := buildMemoryd(o.bin, dir)
+	if err != nil {
+		return err
+	}
+	s, err := newServer(bin, dir)
+	if err != nil {
+		return err
+	}
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	defer s.stop()
+	key, err := s.firstKey(10 * time.Second)
+	if err != nil {
+		return err
+	}
+	c := newClient(s.base(), key)
+	fmt.Printf("whdrill: memoryd on %s, events %v\n", s.addr, o.events)
+	if o.mode == "drill" {
+		return drill(ctx, o, s, c)
+	}
+	return bench(ctx, o, s, c)
+}
