@@ -61,24 +61,35 @@ flags:
 // the variable when a MEMORYD_* value in use does not parse.
 func ParseServe(args []string) (Config, error) {
 	var c Config
-	fs := serveFlags(&c)
+	err := parseArgs(serveFlags(&c), args, func() error { return c.validate() })
+	return c, err
+}
+
+// parseArgs parses a command's args with fs, refuses positional arguments
+// and runs validate; flag.ErrHelp when they ask for help.
+func parseArgs(fs *envFlags, args []string, validate func() error) error {
 	if err := fs.parse(args); err != nil {
-		return c, err
+		return err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, c.validate()
+	return validate()
+}
+
+// printUsage writes a command's usage and its flags with their built-in
+// defaults to w.
+func printUsage(w io.Writer, fs *envFlags, usage string) {
+	fs.SetOutput(w)
+	fmt.Fprint(w, usage)
+	fs.PrintDefaults()
 }
 
 // PrintServeUsage writes `memoryd serve`'s usage and flags to w, with the
 // built-in defaults: the environment's values, secrets among them, stay out.
 func PrintServeUsage(w io.Writer) {
 	var c Config
-	fs := serveFlags(&c)
-	fs.SetOutput(w)
-	fmt.Fprint(w, serveUsage)
-	fs.PrintDefaults()
+	printUsage(w, serveFlags(&c), serveUsage)
 }
 
 func serveFlags(c *Config) *envFlags {

@@ -45,23 +45,14 @@ flags:
 // for help (PrintMCPUsage prints it).
 func ParseMCP(args []string) (MCPConfig, error) {
 	var c MCPConfig
-	fs := mcpFlags(&c)
-	if err := fs.parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return c, c.validate()
+	err := parseArgs(mcpFlags(&c), args, func() error { return c.validate() })
+	return c, err
 }
 
 // PrintMCPUsage writes `memoryd mcp`'s usage and flags to w.
 func PrintMCPUsage(w io.Writer) {
 	var c MCPConfig
-	fs := mcpFlags(&c)
-	fs.SetOutput(w)
-	fmt.Fprint(w, mcpUsage)
-	fs.PrintDefaults()
+	printUsage(w, mcpFlags(&c), mcpUsage)
 }
 
 func mcpFlags(c *MCPConfig) *envFlags {

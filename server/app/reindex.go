@@ -58,23 +58,14 @@ const reindexBatch = 500
 // ask for help (PrintReindexUsage prints it).
 func ParseReindex(args []string) (ReindexConfig, error) {
 	var c ReindexConfig
-	fs := reindexFlags(&c)
-	if err := fs.parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return c, c.validate()
+	err := parseArgs(reindexFlags(&c), args, func() error { return c.validate() })
+	return c, err
 }
 
 // PrintReindexUsage writes `memoryd reindex`'s usage and flags to w.
 func PrintReindexUsage(w io.Writer) {
 	var c ReindexConfig
-	fs := reindexFlags(&c)
-	fs.SetOutput(w)
-	fmt.Fprint(w, reindexUsage)
-	fs.PrintDefaults()
+	printUsage(w, reindexFlags(&c), reindexUsage)
 }
 
 func reindexFlags(c *ReindexConfig) *envFlags {
