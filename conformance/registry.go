@@ -13,6 +13,8 @@ func Checks() []Check {
 		deleteChecks(),
 		listChecks(),
 		searchChecks(),
+		batchChecks(),
+		exportChecks(),
 		errorChecks(),
 		authChecks(),
 		isolationChecks(),

@@ -12,7 +12,7 @@ import (
 
 func searchChecks() []Check {
 	slow := 2 * time.Minute
-	return []Check{
+	return append([]Check{
 		{ID: "MEM-SEARCH-001", Level: Must, Profile: Core, Ref: "searchMemories 200", Timeout: slow,
 			Title: "semantic search (the default mode) ranks a memory first for its own text", Run: checkSearchSemantic},
 		{ID: "MEM-SEARCH-002", Level: Must, Profile: Core, Ref: "searchMemories 200", Timeout: slow,
@@ -33,7 +33,7 @@ func searchChecks() []Check {
 			Title: "no query nor embedding, a bad mode, limit or threshold, an unknown field or filter, a wrong-dimension embedding is 400", Run: checkSearchInvalid},
 		{ID: "MEM-SEARCH-010", Level: Must, Profile: Core, Ref: "searchMemories 413",
 			Title: "an oversized search body is 413 PAYLOAD_TOO_LARGE", Run: checkSearchTooLarge},
-	}
+	}, searchAlphaChecks()...)
 }
 
 // searchDoc is one memory of the search fixture.

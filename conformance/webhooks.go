@@ -19,6 +19,10 @@ const DefaultWebhookRetryWait = 30 * time.Second
 // another endpoint.
 const webhookQuiet = 2 * time.Second
 
+// webhookFirstRetry is when the reference server's first retry comes at
+// the latest (5 s + 20 % jitter).
+const webhookFirstRetry = 6 * time.Second
+
 func webhookChecks() []Check {
 	return append([]Check{
 		{ID: "WH-CREATE-001", Level: Must, Profile: Webhooks, Ref: "createWebhook 201, getWebhook 200, listWebhooks 200",
@@ -63,6 +67,8 @@ func webhookChecks() []Check {
 			Title: "a deleted endpoint receives nothing more", Run: checkHookDeletedQuiet},
 		{ID: "WH-DISABLED-001", Level: Must, Profile: Webhooks, Ref: "updateWebhook 200",
 			Title: "a disabled endpoint receives nothing; enabled again, it receives later events", Run: checkHookDisabled},
+		{ID: "WH-GONE-001", Level: Must, Profile: Webhooks, Ref: "getWebhook 200", Timeout: 2 * time.Minute,
+			Title: "an endpoint answering 410 Gone is disabled with a disabled_reason, and receives neither a retry nor later events", Run: checkHookGone},
 		{ID: "WH-ROLLBACK-001", Level: Must, Profile: Webhooks, Ref: "createMemory 400, updateMemory 404, deleteMemory 404, memory.created",
 			Title: "a rejected write sends no webhook (a change is delivered only if it committed)", Run: checkHookRejected},
 		{ID: "WH-ISO-001", Level: Must, Profile: Webhooks, Ref: "getWebhook 404, sendWebhookTest 404, deleteWebhook 404",
@@ -530,6 +536,39 @@ func checkHookDisabled(ctx context.Context, t *T) {
 	_, _, before := h.await(t.webhookWait(), "memory.created for "+on.ID+" after enabling", about("memory.created", on.ID))
 	if m := mentions(before, off.ID); len(m) > 0 {
 		t.Errorf("after enabling, the endpoint received %v about the memory created while it was disabled", m)
+	}
+}
+
+func checkHookGone(ctx context.Context, t *T) {
+	h := t.hook(ctx, t.A, "gone-410", "memory.created")
+	marker := t.hook(ctx, t.A, "gone-410-marker", "memory.created")
+	h.rcv.answerNext(h.in, 1, http.StatusGone)
+	sr := t.Create(ctx, t.A, map[string]any{"text": "answered 410 " + t.RunID})
+	first, _, _ := h.await(t.webhookWait(), "memory.created for "+sr.ID, about("memory.created", sr.ID))
+	if first.Answered != http.StatusGone {
+		t.Fatalf("the receiver answered %d, not 410 (it had a delivery before this one?)", first.Answered)
+	}
+	var w Webhook
+	deadline := time.Now().Add(t.webhookWait())
+	for {
+		w = t.getHook(ctx, t.A, h.ID)
+		if !w.Enabled || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if w.Enabled {
+		t.Fatalf("the endpoint is still enabled %s after answering 410 Gone", t.webhookWait())
+	}
+	if w.DisabledReason == "" {
+		t.Errorf("the endpoint disabled by 410 Gone has no disabled_reason")
+	}
+	after := t.Create(ctx, t.A, map[string]any{"text": "after 410 " + t.RunID})
+	marker.await(t.webhookWait(), "memory.created for "+after.ID+" at the other endpoint", about("memory.created", after.ID))
+	// A retry would come after the first backoff: listen that long
+	// (within --webhook-retry-wait), not only the quiet period.
+	if got := h.collect(max(webhookQuiet, min(webhookFirstRetry, t.retryWait()))); len(got) > 0 {
+		t.Errorf("the endpoint that answered 410 received %v afterwards", types(got))
 	}
 }
 

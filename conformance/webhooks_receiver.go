@@ -41,6 +41,8 @@ type receiver struct {
 type inbox struct {
 	ch   chan Delivery
 	fail int
+	// failCode is the status of a failed delivery (500 unless set).
+	failCode int
 	// hold, when set, keeps the next delivery's response back until it
 	// is closed, so a check can act while that attempt is in flight.
 	hold chan struct{}
@@ -96,6 +98,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if in.fail > 0 {
 		in.fail--
 		status = http.StatusInternalServerError
+		if in.failCode != 0 {
+			status = in.failCode
+		}
 	}
 	hold := in.hold
 	in.hold = nil
@@ -127,9 +132,12 @@ func (r *receiver) open(path string) (*inbox, string) {
 }
 
 // failNext makes the inbox answer the next n deliveries with 500.
-func (r *receiver) failNext(in *inbox, n int) {
+func (r *receiver) failNext(in *inbox, n int) { r.answerNext(in, n, http.StatusInternalServerError) }
+
+// answerNext makes the inbox answer the next n deliveries with code.
+func (r *receiver) answerNext(in *inbox, n, code int) {
 	r.mu.Lock()
-	in.fail = n
+	in.fail, in.failCode = n, code
 	r.mu.Unlock()
 }
 

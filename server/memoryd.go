@@ -173,6 +173,26 @@ type MemoryStore interface {
 	EachVector(ctx context.Context, fn func(workspace, id string, vec []float32) error) error
 }
 
+// BatchPutter stores many memories in one transaction (bulk writes).
+type BatchPutter interface {
+	// PutMemories puts each of ms as PutMemory does, all in one
+	// transaction: every one is stored with its event, or none is.
+	// mkEvent(i, prev) builds ms[i]'s event under PutMemory's rules.
+	// created[i] and evs[i] report ms[i]'s outcome.
+	PutMemories(ctx context.Context, ms []*Memory, mkEvent func(i int, prev *Memory) (*Event, error)) (created []bool, evs []*Event, err error)
+}
+
+// Exporter reads a workspace's memories in a stable order for export.
+type Exporter interface {
+	// ExportMemories returns up to limit memories of workspace stored
+	// after the position after ("" from the start), vectors included, in
+	// storage order, with the position of each. Memories added during an
+	// export come after every earlier one, so an export resumed from a
+	// position skips and repeats nothing. A malformed position is an
+	// INVALID_REQUEST error.
+	ExportMemories(ctx context.Context, workspace, after string, limit int) (ms []*Memory, positions []string, err error)
+}
+
 // EventAppender appends events that have no accompanying change.
 type EventAppender interface {
 	// AppendEvent appends an event that has no accompanying change

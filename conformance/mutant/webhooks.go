@@ -27,13 +27,22 @@ import (
 type Relay struct {
 	srv     *httptest.Server
 	rewrite func(h http.Header, body []byte) []byte
-	target  *regexp.Regexp // a relay URL in a response body
+	answer  func(code int) int // the status memoryd sees when the endpoint answers code
+	target  *regexp.Regexp     // a relay URL in a response body
 }
 
 // NewRelay starts a relay; Mutation returns the proxy side, Close stops it.
 // rewrite may change the delivery's headers and returns its body.
 func NewRelay(rewrite func(h http.Header, body []byte) []byte) *Relay {
-	r := &Relay{rewrite: rewrite}
+	return newRelay(rewrite, func(code int) int { return code })
+}
+
+// NewAnswerRelay starts a relay that passes deliveries unchanged and
+// answers memoryd answer(code) for the endpoint's code.
+func NewAnswerRelay(answer func(code int) int) *Relay { return newRelay(Identity, answer) }
+
+func newRelay(rewrite func(h http.Header, body []byte) []byte, answer func(int) int) *Relay {
+	r := &Relay{rewrite: rewrite, answer: answer}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.forward))
 	r.target = regexp.MustCompile(regexp.QuoteMeta(r.srv.URL) + `/r/([A-Za-z0-9_-]+)`)
 	return r
@@ -68,7 +77,7 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	resp.Body.Close()
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(r.answer(resp.StatusCode))
 }
 
 // Mutation routes the webhook endpoints registered through the proxy via
@@ -141,6 +150,15 @@ func BadSignature(h http.Header, body []byte) []byte {
 func DropWebhookID(h http.Header, body []byte) []byte {
 	h.Del("webhook-id")
 	return body
+}
+
+// GoneAsError hides 410 Gone behind 500, like a server that treats 410
+// as any failure and keeps the endpoint enabled.
+func GoneAsError(code int) int {
+	if code == http.StatusGone {
+		return http.StatusInternalServerError
+	}
+	return code
 }
 
 // Identity passes deliveries through unchanged.

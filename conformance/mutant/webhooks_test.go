@@ -10,7 +10,7 @@ import (
 )
 
 // relayChecks are the webhooks checks that see deliveries through a relay.
-var relayChecks = []string{"WH-CREATE-001", "WH-DELIVER-001", "WH-TEST-001", "WH-ROTATE-001"}
+var relayChecks = []string{"WH-CREATE-001", "WH-DELIVER-001", "WH-TEST-001", "WH-ROTATE-001", "WH-GONE-001"}
 
 // runWebhooks runs the webhooks checks named ids through a proxy applying m.
 func runWebhooks(t *testing.T, m Mutation, ids []string, wait time.Duration) map[string]conformance.Result {
@@ -41,6 +41,7 @@ func TestWebhookMutantsAreCaught(t *testing.T) {
 	}{
 		{"bad-signature", NewRelay(BadSignature), []string{"WH-DELIVER-001", "WH-TEST-001", "WH-ROTATE-001"}},
 		{"drop-webhook-id", NewRelay(DropWebhookID), []string{"WH-DELIVER-001", "WH-TEST-001"}},
+		{"ignore-410", NewAnswerRelay(GoneAsError), []string{"WH-GONE-001"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

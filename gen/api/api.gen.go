@@ -24,6 +24,27 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for BatchItemResultStatus.
+const (
+	BatchItemResultStatusFailed  BatchItemResultStatus = "failed"
+	BatchItemResultStatusStored  BatchItemResultStatus = "stored"
+	BatchItemResultStatusUpdated BatchItemResultStatus = "updated"
+)
+
+// Valid indicates whether the value is a known member of the BatchItemResultStatus enum.
+func (e BatchItemResultStatus) Valid() bool {
+	switch e {
+	case BatchItemResultStatusFailed:
+		return true
+	case BatchItemResultStatusStored:
+		return true
+	case BatchItemResultStatusUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorError.
 const (
 	CONFLICT        ErrorError = "CONFLICT"
@@ -183,6 +204,38 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
+// BatchItemResult One item's outcome: `result` when it was stored or updated,
+// `error` (the API's error envelope) when it was refused.
+type BatchItemResult struct {
+	Error *Error `json:"error,omitempty"`
+
+	// Index The item's position in `memories`, from 0.
+	Index  int                   `json:"index"`
+	Result *StoreResult          `json:"result,omitempty"`
+	Status BatchItemResultStatus `json:"status"`
+}
+
+// BatchItemResultStatus defines model for BatchItemResult.Status.
+type BatchItemResultStatus string
+
+// BatchRequest defines model for BatchRequest.
+type BatchRequest struct {
+	Memories []CreateMemoryRequest `json:"memories"`
+}
+
+// BatchResponse defines model for BatchResponse.
+type BatchResponse struct {
+	// Failed Items refused (nothing written for them).
+	Failed  int               `json:"failed"`
+	Results []BatchItemResult `json:"results"`
+
+	// Stored Items created.
+	Stored int `json:"stored"`
+
+	// Updated Items that replaced an existing memory.
+	Updated int `json:"updated"`
+}
+
 // CreateMemoryRequest defines model for CreateMemoryRequest.
 type CreateMemoryRequest struct {
 	// Embedding A vector of the embedder's dimension; in requests it must be finite
@@ -250,6 +303,36 @@ type Error struct {
 // ErrorError defines model for Error.Error.
 type ErrorError string
 
+// ExportedMemory One line of an export, and what an import reads.
+type ExportedMemory struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy *string   `json:"created_by,omitempty"`
+
+	// Cursor Give it as `cursor` to resume the export after this memory.
+	Cursor string `json:"cursor"`
+
+	// Embedding A vector of the embedder's dimension; in requests it must be finite
+	// and not all zeros (cosine similarity is undefined for it).
+	Embedding      *Embedding `json:"embedding,omitempty"`
+	EmbeddingModel string     `json:"embedding_model"`
+
+	// Id Letters, digits and `_ . : -`, with at least one character other
+	// than `.` (`.` and `..` are path segments a URL cannot carry), and
+	// not `search` (the path of the search endpoint), so every id reads
+	// back at `/memory/{id}` as it was written.
+	Id MemoryID `json:"id"`
+
+	// Metadata Free-form JSON object. The keys `type`, `tags`, `source` and
+	// `timestamp` are indexed for filtering and must have these types.
+	// At most 32 levels of nesting (this object is level 1), at most
+	// 16384 bytes as compact JSON, at most 256 top-level keys.
+	Metadata         Metadata  `json:"metadata"`
+	Text             string    `json:"text"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedBy        *string   `json:"updated_by,omitempty"`
+	VectorDimensions int       `json:"vector_dimensions"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Checks  *map[string]string `json:"checks,omitempty"`
@@ -259,6 +342,36 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// ImportLineError defines model for ImportLineError.
+type ImportLineError struct {
+	Error string `json:"error"`
+
+	// Line The line's number, from 1, blank lines not counted.
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+// ImportReport defines model for ImportReport.
+type ImportReport struct {
+	Created int `json:"created"`
+
+	// Errors The refused lines (the first 1000).
+	Errors          []ImportLineError `json:"errors"`
+	ErrorsTruncated bool              `json:"errors_truncated"`
+	Failed          int               `json:"failed"`
+	Imported        int               `json:"imported"`
+
+	// LastCommittedLine Every line up to this one is stored or reported; resume with `skip` set to it.
+	LastCommittedLine int `json:"last_committed_line"`
+
+	// Lines Non-blank lines read, skipped ones included.
+	Lines int `json:"lines"`
+
+	// Reembedded Lines whose vector was not this server's model or dimension, so their text was embedded again.
+	Reembedded int `json:"reembedded"`
+	Updated    int `json:"updated"`
+}
 
 // Memory defines model for Memory.
 type Memory struct {
@@ -326,6 +439,9 @@ type SearchFilters struct {
 
 // SearchRequest One of `query` or `embedding` is required.
 type SearchRequest struct {
+	// Alpha Hybrid search only (400 with another mode): the weight of the semantic ranking against the keyword one, 0.4 when absent (measured). 0 is a keyword search, 1 a semantic search; in between, each ranking's scores are rescaled to 0..1, keyword scores are weighted by the share of the query's words the memory contains, and the results are ranked by the weighted sum (0..1).
+	Alpha *float32 `json:"alpha,omitempty"`
+
 	// Embedding A vector of the embedder's dimension; in requests it must be finite
 	// and not all zeros (cosine similarity is undefined for it).
 	Embedding *Embedding         `json:"embedding,omitempty"`
@@ -606,6 +722,36 @@ type CreateMemoryParams struct {
 	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
 }
 
+// CreateMemoriesParams defines parameters for CreateMemories.
+type CreateMemoriesParams struct {
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// ExportMemoriesParams defines parameters for ExportMemories.
+type ExportMemoriesParams struct {
+	// Cursor Resume after the memory whose line carried this cursor.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
+// ImportMemoriesParams defines parameters for ImportMemories.
+type ImportMemoriesParams struct {
+	// Skip Lines to pass over first (a previous import's `last_committed_line`).
+	Skip *int `form:"skip,omitempty" json:"skip,omitempty"`
+
+	// StopOnError Stop at the first refused line instead of reporting it and going on.
+	StopOnError *bool `form:"stop_on_error,omitempty" json:"stop_on_error,omitempty"`
+
+	// Reembed Embed every text again, whatever vectors the lines carry.
+	Reembed *bool `form:"reembed,omitempty" json:"reembed,omitempty"`
+
+	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
+	XWorkspaceID *WorkspaceHeader `json:"X-Workspace-ID,omitempty"`
+}
+
 // SearchMemoriesParams defines parameters for SearchMemories.
 type SearchMemoriesParams struct {
 	// XWorkspaceID Workspace to act in; must be one the key may use (403 otherwise).
@@ -726,6 +872,9 @@ type SendWebhookTestParams struct {
 // CreateMemoryJSONRequestBody defines body for CreateMemory for application/json ContentType.
 type CreateMemoryJSONRequestBody = CreateMemoryRequest
 
+// CreateMemoriesJSONRequestBody defines body for CreateMemories for application/json ContentType.
+type CreateMemoriesJSONRequestBody = BatchRequest
+
 // SearchMemoriesJSONRequestBody defines body for SearchMemories for application/json ContentType.
 type SearchMemoriesJSONRequestBody = SearchRequest
 
@@ -752,6 +901,15 @@ type ServerInterface interface {
 	// CreateMemory Store a memory, or update it when `id` names an existing one (upsert)
 	// (POST /memory)
 	CreateMemory(w http.ResponseWriter, r *http.Request, params CreateMemoryParams)
+	// CreateMemories Store or update up to 1000 memories in one request
+	// (POST /memory/batch)
+	CreateMemories(w http.ResponseWriter, r *http.Request, params CreateMemoriesParams)
+	// ExportMemories Stream every memory of the workspace as NDJSON, vectors included
+	// (GET /memory/export)
+	ExportMemories(w http.ResponseWriter, r *http.Request, params ExportMemoriesParams)
+	// ImportMemories Import NDJSON memories (an export) into the workspace
+	// (POST /memory/import)
+	ImportMemories(w http.ResponseWriter, r *http.Request, params ImportMemoriesParams)
 	// SearchMemories Search memories by meaning, keywords, or both
 	// (POST /memory/search)
 	SearchMemories(w http.ResponseWriter, r *http.Request, params SearchMemoriesParams)
@@ -1032,6 +1190,181 @@ func (siw *ServerInterfaceWrapper) CreateMemory(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateMemory(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateMemories operation middleware
+func (siw *ServerInterfaceWrapper) CreateMemories(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateMemoriesParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateMemories(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExportMemories operation middleware
+func (siw *ServerInterfaceWrapper) ExportMemories(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportMemoriesParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExportMemories(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ImportMemories operation middleware
+func (siw *ServerInterfaceWrapper) ImportMemories(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportMemoriesParams
+
+	// ------------- Optional query parameter "skip" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip", r.URL.Query(), &params.Skip, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "skip"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "skip", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "stop_on_error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "stop_on_error", r.URL.Query(), &params.StopOnError, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "stop_on_error"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "stop_on_error", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "reembed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reembed", r.URL.Query(), &params.Reembed, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reembed"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reembed", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-Workspace-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Workspace-ID")]; found {
+		var XWorkspaceID WorkspaceHeader
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Workspace-ID", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Workspace-ID", valueList[0], &XWorkspaceID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Workspace-ID", Err: err})
+			return
+		}
+
+		params.XWorkspaceID = &XWorkspaceID
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ImportMemories(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2035,6 +2368,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/memory", wrapper.ListMemories)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/memory", wrapper.CreateMemory)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/memory/search", wrapper.SearchMemories)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/memory/batch", wrapper.CreateMemories)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/memory/export", wrapper.ExportMemories)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/memory/import", wrapper.ImportMemories)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/memory/{id}", wrapper.DeleteMemory)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/memory/{id}", wrapper.GetMemory)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/memory/{id}", wrapper.UpdateMemory)
@@ -2371,6 +2707,401 @@ func (response CreateMemory500JSONResponse) VisitCreateMemoryResponse(w http.Res
 type CreateMemory503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateMemory503JSONResponse) VisitCreateMemoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemoriesRequestObject struct {
+	Params CreateMemoriesParams
+	Body   *CreateMemoriesJSONRequestBody
+}
+
+type CreateMemoriesResponseObject interface {
+	VisitCreateMemoriesResponse(w http.ResponseWriter) error
+}
+
+type CreateMemories200JSONResponse BatchResponse
+
+func (response CreateMemories200JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateMemories400JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateMemories401JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateMemories403JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateMemories413JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateMemories429JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories500JSONResponse struct{ InternalJSONResponse }
+
+func (response CreateMemories500JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMemories503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateMemories503JSONResponse) VisitCreateMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMemoriesRequestObject struct {
+	Params ExportMemoriesParams
+}
+
+type ExportMemoriesResponseObject interface {
+	VisitExportMemoriesResponse(w http.ResponseWriter) error
+}
+
+type ExportMemories200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportMemories200ApplicationxNdjsonResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ExportMemories400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportMemories400JSONResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMemories401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportMemories401JSONResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMemories403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportMemories403JSONResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMemories429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ExportMemories429JSONResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMemories500JSONResponse struct{ InternalJSONResponse }
+
+func (response ExportMemories500JSONResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMemories503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ExportMemories503JSONResponse) VisitExportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemoriesRequestObject struct {
+	Params ImportMemoriesParams
+	Body   io.Reader
+}
+
+type ImportMemoriesResponseObject interface {
+	VisitImportMemoriesResponse(w http.ResponseWriter) error
+}
+
+type ImportMemories200JSONResponse ImportReport
+
+func (response ImportMemories200JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ImportMemories400JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ImportMemories401JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ImportMemories403JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ImportMemories413JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ImportMemories429JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories500JSONResponse struct{ InternalJSONResponse }
+
+func (response ImportMemories500JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMemories503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ImportMemories503JSONResponse) VisitImportMemoriesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4156,6 +4887,15 @@ type StrictServerInterface interface {
 	// CreateMemory Store a memory, or update it when `id` names an existing one (upsert)
 	// (POST /memory)
 	CreateMemory(ctx context.Context, request CreateMemoryRequestObject) (CreateMemoryResponseObject, error)
+	// CreateMemories Store or update up to 1000 memories in one request
+	// (POST /memory/batch)
+	CreateMemories(ctx context.Context, request CreateMemoriesRequestObject) (CreateMemoriesResponseObject, error)
+	// ExportMemories Stream every memory of the workspace as NDJSON, vectors included
+	// (GET /memory/export)
+	ExportMemories(ctx context.Context, request ExportMemoriesRequestObject) (ExportMemoriesResponseObject, error)
+	// ImportMemories Import NDJSON memories (an export) into the workspace
+	// (POST /memory/import)
+	ImportMemories(ctx context.Context, request ImportMemoriesRequestObject) (ImportMemoriesResponseObject, error)
 	// SearchMemories Search memories by meaning, keywords, or both
 	// (POST /memory/search)
 	SearchMemories(ctx context.Context, request SearchMemoriesRequestObject) (SearchMemoriesResponseObject, error)
@@ -4348,6 +5088,93 @@ func (sh *strictHandler) CreateMemory(w http.ResponseWriter, r *http.Request, pa
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateMemoryResponseObject); ok {
 		if err := validResponse.VisitCreateMemoryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateMemories operation middleware
+func (sh *strictHandler) CreateMemories(w http.ResponseWriter, r *http.Request, params CreateMemoriesParams) {
+	var request CreateMemoriesRequestObject
+
+	request.Params = params
+
+	var body CreateMemoriesJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateMemories(ctx, request.(CreateMemoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateMemories")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateMemoriesResponseObject); ok {
+		if err := validResponse.VisitCreateMemoriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportMemories operation middleware
+func (sh *strictHandler) ExportMemories(w http.ResponseWriter, r *http.Request, params ExportMemoriesParams) {
+	var request ExportMemoriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportMemories(ctx, request.(ExportMemoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportMemories")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExportMemoriesResponseObject); ok {
+		if err := validResponse.VisitExportMemoriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ImportMemories operation middleware
+func (sh *strictHandler) ImportMemories(w http.ResponseWriter, r *http.Request, params ImportMemoriesParams) {
+	var request ImportMemoriesRequestObject
+
+	request.Params = params
+
+	request.Body = r.Body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportMemories(ctx, request.(ImportMemoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportMemories")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ImportMemoriesResponseObject); ok {
+		if err := validResponse.VisitImportMemoriesResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4837,137 +5664,169 @@ func (sh *strictHandler) SendWebhookTest(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17cxu3sudX6Zq9VSb3DinqEVci1aktxZYT7Sqyjyzf7L2hVwPOtEgcDQEGwIhmXPruW2gA8yCHIiXL",
-	"Sm7K/yTWPDBAo9HPXzc/R6mczqRAYXR0+DmaMcWmaFDRX7/gVKrF6Wv77wx1qvjMcCmiQ38HeNaP4ojb",
-	"KzNmJlEcCTbF6DDiWRRHCn8vuMIsOjSqwDjS6QSnzA72bwqvo8Pof+xUX99xd/VO+dG7uzj6FUcTKW/a",
-	"puBvAYpsJrkwj57MlH06QzE2k+jw5UEcTbkIf+7GkVnM7BDaKC7G9Sn9glqzMbbN7Bim7uYLDcncPd7j",
-	"WbJmev7hqyeeplQ3esZS/BlZhqqFfuEBMBJYaoCLI5gW2sAIQQoEM0G4wQVM2QIKjdA5GOyDNBNUc66x",
-	"W65m4j5Qruf/9sqhe6evozVr2N37ftMi7iw59EwKjcSOP7LsAn8vUBv7VyqFQUH/ZLNZzlNmF7bzL21X",
-	"93lLZjtRSir3qSZ1LicIyn0MuIYpy6+lmmIGUgEXtyzn2REIaSZcjGHONKQTJsaY9aO7OHoj1YhnGYrn",
-	"mWfYJCENbZSZcA3zsAc0o1NhUAmWf/0JHQvg/mOA9qEjyNAwnmtgCiGX4zFmMc1VoSmU8DQ7l+Y4TXFm",
-	"2CjH56Gb+x44/oVMoqZpsTyXczD4yezgLQrT00Yhm4ZZvpGFyL7+BM8l6CKdwNRLWtG2re/YIpcsu5Ty",
-	"jKnxM5FtJLOFPQZWPlgq2fOR28/bS0zQdY3qFhUworCmuV4wg2d8yg0+A/UupYQpE4twhjV0pAK3kZBK",
-	"ITC1T+ouXNNKuLanyIo0xw0kby7QqEXv+Nq0ic/3mEqRaSs854xboXktlZUZRi24GPcbcs9LNnswxkgT",
-	"voujD4IVZiIV/+M5KPIL15qLcQyFuBFyLuwOKryVN5jB8btTt3w3q1vG8+c5hceQ4QxFhiJdQCdjho2Y",
-	"xhhwOsIsQxXDLaZGKkAx5gK7ltWKaoJHjtyQM4PqeTfPWwHPLw/my2aPZWxvQnRbxcRdWAzR5ZVCZtAZ",
-	"WTVtyrKM2y+x/J2SM1SGW517zXKNcTSrXfocuc2xKnrTWsoH72JrhG1t+MXRFA2z7LD5Hf/cXRxZWbS6",
-	"1VZiORn6Qjtx1WEGplKbmqAKt3Irn2I42N2HES6kyMjK2WRqVTbbb24SH8un5OhfmBo7O0d3zzaPJLyw",
-	"TJ+5NV6zIjfBSvRfG0mZIxP2c6S59Cby+emcuIfv4qhQ+ZbvfLg4W1m8fbv8dBsRXmOOBi9Q09w/L60v",
-	"o7vZ1cNYRRdpilrXTmpJhqXphSfj+pfWT7Pcq21mu8QVX2VaJ/WDtyxIvaCU18TWQYC+0JDxKQrNpTiy",
-	"0qHUh9yUxv41F9zgUDCRBQMI/kAlNXRSqblA0HzKc6a4WTgJnOE1F5iR8uSm2x8K6wwYnNJ6raXMTHQY",
-	"XeeSmahciSimIytAY+sHnLqnv9/9YY9OmP+7OmBMKbagZZNIbKE/WZXrz5A7GktakKUTLrCnkGX2MAEJ",
-	"7U8mBuyP+5BMnZa8uuaYZzqxSjIJ/+7QP6A3LAaDfYSZkqMcpyQhVrYKw5xRFFO7yafn/3F8dvr66uLk",
-	"nx9O3l9GcfTh/PjD5c9vL07/68Q6SW/eXvx4+vr1yXkUR+dvL6/evP1w/tr/+/jVq5N3l8c/np1EcfTq",
-	"7fmbs9NXdoh3x/959vb49dXl27dXZ8cXP9nbF8eXJ1dnp7+cXtKwp+eXJxfnx2fug/9xfHpGw3yMVznW",
-	"K5FWbibNeMW206ad+hxAinxRJ1KlR5vHwJGsmkbbCfgZWW7F8DIvpBNMb+5hhZYVrYytDTOFru+ZvIni",
-	"qGZutFLtFpXmTsPfrxn8+G3LcuKsZVmkM7IrZhrHKmMGe4ZPMWqZT3hntGhd9uOUd/nW1VRmmLeO/HwK",
-	"fuXTxSx7MJ3CO2vo5MTpVSk8dasl2NxhCuDQJGvri+u72JjqKlnbPrueX9pCT2doDCodQ8bH3GiwIj25",
-	"gj4cQi+JYc7NBJiBHJk2FORJJ0yx1KBykZ2hIBcu6SfQsf+h9/v2HwphxswENI6ndoeAwYeLM0iZsCoj",
-	"ZUoturF9fkgXEo1MpZMEOlYd0ZteNbkbpf3ajUFLwFukcCJYwayHYsTSGzvRZMfZbjufeXaXACO9NWca",
-	"5oobg8JpnvvDSjNmaWKp8/9+O+79F+v9Mej9cNU/7H38n7W/D3sfl+/+WxvfONqfcd1iEkyYvppKhW1K",
-	"37LEVCr/ZKkrN5+XmrAqVaLAT+YqLZSWLeL4FV0P5LaPwoyN8QjYSKOw2043cssC9ka/bZlGGhctWvJC",
-	"SIXbscNqYMpMSlEwO+g1zx3/sVRJrcmUsN/QWyiAkj7h63FF0PZTUImQ7S2ANwqxZ0UE/O/3b8/BDdcH",
-	"H0fTkNjvJDEkho21/b+WhUoxcaydWHGiDZvO3JHgIsNP3hBya7eUsKeGjKsJu6U4qkaww+r+UBx752N/",
-	"D3K8xVxbYgrUxr7YIefNzYnCKvYJ2LUHy702FLsv978/gNHCoLbHwbINSw0tpnwK9r57CUbOeu59u67y",
-	"oNTps/fdy2Ufw612KVZLz62yCBs3eXnjG5XZtzsYrHJ1Sdvtpbi7sPHTK/o+jj71xrLnL07Z7Df36Ecm",
-	"aCrvSUi9cdz8QDdt+ii+PPlkt5EOE53QcvfCcI49O26eMThjOgYvYIZCKhBFnsMtywvURyUvvDygN4/c",
-	"+5Y13RD+wYqzLNOU6kB3Wznm5UGb5fRwnmnJJllZQmrEzs3pA6ugnBizB4iNdeW7vzxwCYhH8F5tDRXr",
-	"PZKPSlbZ1qNvLvytW2Dye4Fq4byN0iZIrAAI8tGu9SmiMNcVR9/3TpP97+KIAiONwMPugGjKp9ZWpuM8",
-	"5cL/tSrq48haOI0BIo1TJgxPrSHkLe7apRtczKWyFtVkMVINj7jaVKLbKj/9016miM5RMET6M1Qug5MQ",
-	"l1luswbSNVfawO5gz8vUftOcOBj88HJDACiOzEShnsi8GZkZrEZgiT6gU6lo2xkoii3Yb674zBVta5Tt",
-	"7a440/expMudrdopYS++mOwtfqJd0PYmTjlTS7IWQ8dt3pUV/1dLwYVMFtYna4kukPVwVZvKBsMjPBkW",
-	"tjzCyjQ8N3+8j/StMaNp6ehtZ/cRq2wTUmkzpRZRGKB1okaqtZG4xzielTMzRoGKmRCpbERjVYEwn2Aj",
-	"S+SDVVmVUeqQtCSrioEuZrOcYwblF+rhhHrM88m91NWYgLZkyypHrvV8GHmDQl8VupUEdLMRpYNUFsJg",
-	"Bp3BVmuuidXHuL6P9m09Odr3um3cJinaHN51znE7yypk00ue3mALz+KnGVeoH0QJU461pJdn7PcCj2DG",
-	"NFnZiXswASMh+enkEnZcKjFp9Z3K5MvmoJCfQP2duL6SNjJ8ICo9LIMz5aJ+dfdprIkvCeJsSqqsWfY6",
-	"iVVxlsKG/FkVE18qAh5w8v9657VOnW1O7IYj6TblgVmtjcxY5bn+xMTWylr9/afRlhnXtMgrhcwniJfg",
-	"WZNFXUeG553eKHO/lLXgBpjQc1SYwcHuAH6SArtluIe0rSdpq7jaktxb2XN1ul/awVpsujUJs0cFcVW+",
-	"WcbSUWikJqs1P0wB+dW9xpzfYlvAnhmD01mLQtn1OBP0Dod/MATpfM6jXcX7Zx9qjoUMVDtbhQlcM265",
-	"as7NRBbGuSTkNUDHjiwLE4PCaysNgGWZQq1j6Pf73XZWsvS9Cs70GuNr5XLODIp0sb2BX0NMtub766DL",
-	"JRJDSc3WBYTVX41ktmgffNljDB8oCWdfbR3cieOrtPSEVwGHKXIHR3DPNg+xkNVHUjZdwy7bJ57pYDTQ",
-	"p7X9K/kuWuLAuJawru3cFuelPWieubsPCYwvn8MVIbO00Non7plmJbRaEb0EwyMCAVtF4aRMgC5G9qUR",
-	"gpH9WlTDvdv3kiaKw4VgSJQXfP6/rrD7lbpuszeaeu5LpHQVHzu4Lx8fR4XgvxfobxtVYDWN9g32tHrw",
-	"9DZuaznwPZvqYdr/LLBwKm7ZIb9fkqwHct+vc2rj3jO595iqNldmjZycKbzlstBXTVenOesPwvDcCiQB",
-	"FdtTrkLzsfCingRWGA40TQOMlI1I1L3qRZdTXyWawDl9jIuxHzsGPSHMocgrKGuQZZup6YxZ98V2MtxD",
-	"ZGvPrUwzmRgz0wmlMDuznHEBdClxUywjFHZXmLEueZ7LuYaZ4reMsDJOF6LuxqXyLDQq4OJaHlFocSK1",
-	"x9g4sLOW+a0D2w/FkkpdSWPuDQ6+3xh39Av8lZtJxUksz99eR4e/bXvElnlv3ca+X9rQZD7RmF4l8O8w",
-	"YhpfHhx92R77765u5Mc7x26F4mbx3s7fTXSETKE6LhweZAWE7jGt4KWuY/vECdrM5ULcraREe5KupFGr",
-	"2VqmcHBMu7GrXwoDUlzIowjL1Ch9s8zfMJF5lJaGGaoKoxkPhQswIoWFpjBawBSZoDyPT9ggm2qfFXGV",
-	"BiCtW/CevIPee6uVnBLoD8VQnNCDZALGIEVIpxAzcylimDAXgbK2ylAkn4fOXhxGh/Dq7euTGIZBhNlL",
-	"w6jf7w8je9WjruzVz/1+/+4ucau0b/l8zVAsgZ2gczAYdGOoI57std1uDCXsicpLujGU2Cd74aAbD0UT",
-	"AWUvv+zGEGBQ9u8fujGsYKGgc7C7b99voJE6B3s/xMByLSGpgZoSy9cEYrL0ZpDU4MOJrxCwYwU4FXS+",
-	"C0sKmCp7ad8PvWYA2hvLsSiMhwcfQnLsUeD+7x+JA4FQZukNLhzcLOlD0iyssVPOMTV6KKo8WcVUelP9",
-	"zlEptzhBYYfiBhcvQkakHIcAfxozmvsFM+hAso6F7fCWYBNZKMu1hqM6hGuFCLuDQQwzJe0/BjGgMKhm",
-	"imt0iXQ6gJXXYV+EQuSuPgA6Qe5qmr3neMoDdmsM7hOZXJDf4op1OvYI6hh4puOl3CkdQEp6xvB7QYox",
-	"HgqfEuuWcEgq7oEPl29635cz/PDvA1qG2127qQ4+gDplM6dfhyJDa9pn0BEScrsnulBKjplB3T106G0u",
-	"ZoVxiT2nAOjwHNihhT2kVjMEaAu4RZavEMgNswBWZ2Lhqo94iYYhKE1NuwSaOPrpUK9EFDxzu2iPJiyf",
-	"V4d9JlkUQ+KPfAKCTT1b0T51D4eiJLAgUClbATd0nO/ln2pDNnD72lDQe/eAGxyfMX0PxuHIrj3n2oBU",
-	"AWbkd9cKwVpCnHLJdNKraw1eiYcCWfl6YLSOVQqWyIVKMbajNFnMfpcYrLsuq34ELMyMck1u9W4OB4Mf",
-	"6o/24XgoWrKXzgUJOcw6ln2NZzoU9CmHcalg7iQfw1ZzQ7UVGg0d47rl03l5AP+H/zgUowX45KbHBuQ8",
-	"RZ9f9KV/xzOWTrC31x/4kItToPpwZ2c+n/cZ3e5LNd7x7+qds9NXJ+fvT+gdisibHGt69fjdaVQDWUa7",
-	"/YF7UM5QsBmPDqP9/qC/HxHOa0KWwQ7TC5GyGe8v2JQCRGNn0ZQK8DSLDqOf0BzbB90nGpWGe4PBPRUd",
-	"YdSqoqOltsyPDPv9AWQyLaYoTGyZ+j+PfzlrwQyvKVELw4Qhoro1FB3+9tG649MpU4t1b5S4OzIiXujg",
-	"01Csl+AYv0V6oQ1OIzK1diYlyHYd2TwM90FEe1gZjP/CGqrMlExRa1JNs3spcsZvUbhYRetaq4TsuM3o",
-	"fWfpRM6TVBnFVwXOrUSlo9aHN5JqBZMaHi+BgjwwbsXcUPj4jZGgEb0d5kA++ImlJl+AFCn2IaGUc+Iy",
-	"gbr+4FD4DSyxddadICubTGyC8MG5LJVBymYzzEDzHIXJF+6sNvfQOuq/VHC7etX3GsehemRnubLY+hCr",
-	"ZAPN/8CyRjgk1r2ccHCSuHGCPGxi70G4ktVvu9QduM2AayWnwCpXd+ad+fqGrZukx1euqV/+bnevxaVZ",
-	"mY3dpsofmEiN1glxKqNPUEPA3wuWa9rMdVPxEbnWibTjlB42kYBx3GIqHuz1hJPZDPpSOEPmdFzJh3WA",
-	"GwWj8dMsp8iqQ9e1ktGKgPrMnwo+ps2CtJbV0S3nYTtsX1mD4i/+VmhUVzz7+I9iNxmKznpAXxPJB61A",
-	"vi3IU8OsVyRaV1CxDcU2Iwc93TLE2dtwdQO3eH+ekZXnTHGSg1xow4RZe5pDnodqWOor3Cbgte2svG3+",
-	"kAm5V55gRqcizYsMgQzXsuSxjCRDx8tYqMA11ljW3XUz5G7Aqwoc0CqxfVZ3Jdnw8SvaBzUUfouN8FYg",
-	"SXrLYgfuq22DlbPbqXWWoFd2N7/SqN6ml/Y3v1Q1hrBv7P2w+Y161fxdHH23zWrKZg9kGdVsIV3FpuKG",
-	"JeMrQ7zSnLExF7QrJF0CZrQyobzV9PEujmZSt9hNv3q3OeFZEttz6gpPBF0AM2GmareAn+y8uGiGL2Ln",
-	"uYTuB9UJ6+wNdmNIXH7s0MXd7EeSM+k4qYq2wK/uq0NRfZa+pp11BgpnOUvdoIPaoD4xk/ghZGGGog7M",
-	"rXc+KMFro0WzoDiAu45qcK7mMI0SgWrp9ZpN2oCyRBN8heZQ1Eo0rQNf68oyFCfk2CfNrJMDFzcTT0ko",
-	"BfENLloMxXq1+Jcbih9dyBe1+dGnV59EGLSVtN8148s+T/XV5FEdTdneFIUYz4phz9I+DWP1REYVTSEb",
-	"eBdHe04APcfMXpVJyVrvhHCUWrJLF2dVYdEcajjTpW4JVROfv7YM3t3ijeUuK88ju+0L+1vRoKxPbcp7",
-	"2nlgfpNIDDseoxq6CXpp7KJ6rMah1gLvFDONynTbpH7lOO+48BRlMFsVwU/8FsvyBgftbReYXbLmfFCs",
-	"LiRDDKtdPHYCdB2mMkNfawxJuJqAYuJG20+5SvahqErZY0g82j2xD1wXed6jKSrM8ZYJq4QSh4JP4LrQ",
-	"qGEkzWQoOgpTPlMyZTmNb29SVoXQ1pT0ShlhtSQM+v3dbh98KQXYc7zwVuJQ2Je5GPfBnU/tlEHiCgRc",
-	"3P8fUFYXJDGMqthDKedXI4RNqQ6/hmRmCTd2UKShaDRXgc6vyG45M9it9UIiXFlcpyiVhHqyDIV7AL4b",
-	"7DdyIS7bVs+BHNWofYM4cz1KXDR6Re04FP3TRSi+kuJplv48t8ppFnm0yHbPVXW2ib5J4z9LGruof+kx",
-	"1nO8/mBoktFWxmyQup95dle1IFmVuk0L0KOKKM7VPGauz0lp3X01Vm20fWlh1Nce9/TXZs7BweY3yn5Q",
-	"f4J/56hYKvx2f21dSH+did8eYqi0SSOwYEXel0YT2hsaPUMwYV2yYVpWY33jzUfz5gWyjOzKYIySgWCl",
-	"VJ0d2uILD1L8tcKNRxkJs6LFhn1D/X9gzG9RhJCBN7CkQlqWPqrCtkkjssA0sKGYT2SOfTgmpymxRmZS",
-	"QgtWKn57wULuAwnyoVj229tMpnpVUPR1zJ22wqNnNnoaRUAtB/ZD5UT/nU7r39gucjvW8D/X6y9rA/nE",
-	"/8bc/tsZiq+S2vcDNzL7VpRhfv3wBH8YbMv8PtfVk2tS2gpZtj6jnbhWWf3Qa5NkTiJvkgrzGm55508T",
-	"sM23P6l1w0rqUUcI4wYfs44WqprRDQXVfVaP+wI0aqNSToXM4ETfcMpjn/upnXt5G9xWDaksctexboRg",
-	"eR8z4MJI+qj3bWlkYAa0YcpAZ66kGA9FFUEIdTlVy1EhRc/HWx3w10VajxzySY7dyjxASAp8UWu3Sd4x",
-	"z7oObONrt+h/GpBbesGcLQ7BTKQO4e2Azy570tkxcq6pE7IHgIYoR4lqon5rE5wOBRszLghFYC8s/FAl",
-	"iGwdpZc3s8Mc4gsqj75b8cS6SMFQLIUKjgiLFhDnhud5UJPW25lPuF+fIupRFMJtES3AheVHLL1pU3E/",
-	"obF2BPeAjj8BfHJBZ6sSel/5c+eEG6dP3iMVSppUHXQdee3Gdj2AmCnTK2bEOFyM1+JhXMxorfSolUS4",
-	"HXa3R1U0bwV+NBSdZIfN+M7tbhOXlVipMcc8lVNMwP5XB1jNryUudCY1ZZ+HoopoudVQutsXQx75eNMZ",
-	"06ZHMGjCx3asGMmZNleurolnSXcouHHW2UITrI8wOCGNzEz5xdjVUNgd5qJADTm/xSPKJhWioGLM8lkY",
-	"o/W3FdLMkpBTowHsaw6G4ifbHwrqaKmrZPHKyhTCz5eX73wVGHXzoRlyL8c00cOd9YSQ2x4XqPvwo5Jz",
-	"TTghh/Igerwn1Ebo1qbRCnMf8I+BVYhk9Jk60BOpTM9OPquq37nQBlnWGrGjBZyE+sqnRhT9Uui1jdkJ",
-	"Eb7NDxO4fu/3ZitWPmxNzSmucgrX5e6v/V6DHR/22fdsiuAx+o1hfHLTKSPfuX7OhXaieiTt5il0zspa",
-	"9FX9SDxsXjQN18sMjAwFi9BJ5XTKehrtphr3KwkOtINZ94h0KM3PoeG2ROuUxboteJ117TyfFpFT9rnz",
-	"hX8lRMenxGsIHY1qd28/2XJpVUp9M9Bmm86lW6BofkamzAiZcT/PcMty4CJUPRxVTSEbOWwPvasiPPuD",
-	"tfGdSfhAe1xnv47r23/5cGDfcRCSTho5mZq8e/u+7Max4+7oJA6SKuQqGyUW/tisxdqFlhzrj8XmYNSK",
-	"kGqaAy2/dLKqaB3Q27/+F3doX27l0NZ+4OP5YlCV1dSsGfvt4138+a5hSXk47zIaw519p8k7qxVX9Ryp",
-	"3626MRW4cn2SNGjsF+t0tfWOW1kYjv1pGIq6EteNJjX/yz3yj36/n5TuTq2+xzVU5VoX1rm6lir2EOak",
-	"KrBMjrztsdC+PuaaRHztpzT8S3YWseslzuBaoSYfyZr1AtF6aKRB+3CO1jWaWSuvKtajSp4PF2froSiN",
-	"HkBPkxdsHOSnBF7UZrrmiHtZ8/fFnP2EZsmYXBLilPUfuQNQZ/91Z6peTN4a+Tnj2vwaHvoKDPJ0bma9",
-	"aL6FP3wNZ2gwsFzfV7XC3B0MPIiuUVXa/btDGZfF9HJPBh2DzLMq9V1xVNU4YC2C0VGfflimLLhd3gHn",
-	"X1ldDgT3hcRpChdesZaJw4AkhcqTONTf2016b5jImMogcGpc78odwkje66XSk/KHHcgoyOXYRZhq/UBc",
-	"PVi9PdALPRTNOnzorJRtd4981IXqD30Nt4spdZQ0VOzOqYBlTGdZ4NwKdB/h+nBxVtZNhpr6svtxrex9",
-	"KIwEBrmUsxFLb+JQSB9DzsVNL5cpy2OYFrlVYNZ3LoSeYcqvOTkTQ5Hmssh6VS21q5sPlcWFyO1fbRX7",
-	"nCIQvV7Y8x5d7/nvJ13nSYXxamWWjgbMuLKEoahU3XrtFMrq/9pIyaV2XVulcHafWuzVuha0BtrGXBtU",
-	"mFEHV/sYhYcde7ou2SLF/iNxi+GEfEMuPkPm1+1kW9OcDjd6qVNItcl2f7vtQrtuCGwEw5xSrTqFPRsd",
-	"UajqVYdLC4rsu5AmgVFChnodaqY66l8ZNtP8GaK/NXpm+UfV/kQQjSi5lPSjD3SVJfQwdTU7rRbFuozk",
-	"M7BM2ddlTUghyL1vvPKUoJZVwVa11gjtlbpr7c+HWQrlDyI/FuLCTDp5HMilBLBYe7ZhKrkWDopEveP5",
-	"PpwINsrdr2FUhKEUC4MktKlMysaW9nVdTH1b9lWBvR7zUj9WXwv08hiT6dlOtYcF/d1P938Tg+eV8xZr",
-	"XP9CQ6HyOMQRKY/umrlq619taePsNBslbgp+vK6e3gDqrH7Tx/d51I8o2//uYWX7zxBXaXSdbHUxUurl",
-	"6Nf8TSU+BfNfNsIPZDYJU9nYgdjN6tO/hGZcPW8B6LDzuermeLej0K+G4vlfcYaN/pVfoO9bw1s1IIdr",
-	"0ZRUa0zcb5OETaPGQL9T/0wfE3EQgaFw0X33E8z28GVFjjHMJ8xQKIlsHyvgyIJ2NT8OzlprpUktq0Lf",
-	"W+1LgzEr3OFHGC0o8YBoZxSuttkCF2FfmoRbNbb3nlrQNFuMtkiacOebgPlyAfMeRQCS+37OLlSp2bTZ",
-	"97kbg5DzbXWri3T2quaXz22Vt57SN1LB3gF119MeecKApsrLpo6lbOW60eGVoCCEryub3wSEH/Vn9fFg",
-	"M5f0GjOFQhfEDkQsLyfdeCgax5S6Hc+5SScljN3/ci6Vn7hm5m2HlMjc7H779S2B9WHGywY1vp3Qp/GK",
-	"a87jUvYhcJ/PCD880Ldj/A9M/CXOZ12L8jKUiBnk/IYaNDpUGnTcwYxJV3LMusAmDp3iMjw1i8krWucq",
-	"lKkZWTbIqPI/rWWzIvNLvURtvum+v9fJIloCKyV03x6GpORAD3yv5TbaTtQGSMxHe1vdtnuKvimj5eOc",
-	"Ge66WVszjzDHHy7Oyq6PHvFLZ8fPYgXiaKTCmPDNsQ9hxD74HhP83SPfG2Wz/Xq3Kl+Xt/IbyHZiwdde",
-	"0yS51s8s4KvaGl5jVk8ZLCeAqZdiDR1oqbGQhbKUqH+iJH8rKi83E0cFh+F2SrpW51Gfq4Nq3328+/8B",
-	"AAD//w==",
+	"7H1/cxu3kuBXQfG2yuTtiKJsxfUi1astxZYT3Smynyxvbjf0acCZFonVEGAGGMl8KX33K3QDGAw5I1K2",
+	"rOSy/ieRhzNAo9Ho3934vZep+UJJkEb3Dn7vLXjJ52CgxH/9DHNVLk9e279z0FkpFkYo2TtwvzCRD3tJ",
+	"T9gnC25mvaQn+Rx6Bz2R95JeCb9VooS8d2DKCpKezmYw53awfynhqnfQ+x+79ey79KveDZPe3SW9X2Ay",
+	"U+q6DQT3EwOZL5SQ5rOBmfNPpyCnZtY7eLmf9OZC+n/uJT2zXNghtCmFnMYg/Qxa8ym0QXbE5vTjM83S",
+	"W3p9R+RpB3ju5ctHBlOV13rBM/gJeA5lC/78C8woxjPDhDxk80obNgGmJDAzA3YNSzbnS1ZpYP390Qum",
+	"zAzKW6FhEFYzownCev7PThh65+R1r2MNe8//tmkRdxYdeqGkBiTHH3h+Dr9VoI39V6akAYl/8sWiEBm3",
+	"C9v9L21X9/uWxHZclqqkqZrYuZgBK2kyJjSb8+JKlXPImSqZkDe8EPkhk8rMhJyyW65ZNuNyCvmwd5f0",
+	"3qhyIvIc5NPA6TdJKoMbZWZCs1u/BwjRiTRQSl58fYCOJBNuMgb2pUOWg+Gi0IyXwAo1nUKeIKwlmKqU",
+	"DmdnyhxlGSwMnxTwNHij+RjRL8sVaASLF4W6ZQY+mV24AWl2tCmBzz2Ub1Ql868P4JliuspmbO44rWzb",
+	"1nd8WSieXyh1ysvpE6FtovKlPQaWP1gs2fNR2OntIy7xuYbyBkrGEcMaYT3nBk7FXBh4AuxdKMXmXC79",
+	"Gdasr0pGG8kyJSVk9k09YFe4EqHtKbIsjagB+c05mHK5c3Rl2tjne8iUzLVlnrdcWKZ5pUrLM0y5FHI6",
+	"bPA9x9nswZgCAnyX9D5IXpmZKsU/nwIjPwuthZwmrJLXUt1Ku4Ml3KhryNnRuxNaPkF1w0XxNKfwiOWw",
+	"AJmDzJasn3PDJ1xDwmA+gTyHMmE3kBlVMpBTIWFgSa2qATwkdLOCGyifdvOcFvD0/OB2Ve2xhO1UiEEr",
+	"m7jzi3FC1GSzEwPzc9BVYdZx81YCEwbmzzRTlcnUHA5YWuLLKbudgWTCoMTTRpUkEKtFzg3kyVimyPJT",
+	"1rdM4OjdyTNNQoCBvIFCLWDQGKKEq0pDPhzLXtJblGoBpREk7PGzLbFlFZEcPq2vxbIrt5aF0sI+tShK",
+	"kakK0GnCrko1ZyO746v7jNqHQ9F9QLy3eHDYtLg23FS0BFnNewe/9ghRvaTn8NRLeldcFJD3PrZpbrUK",
+	"+KtbVxi0fl9N/gsynA83NNKLeJ7jQnnxLkLoFS80rOLYo8H+bdGkNy31VQncAGnofsq7xKp1J/T53mg0",
+	"QrXO/zsAzMuSL9fWFyC4Z2WkAaJ10oDe4XBt03FqT1qsH5S0UhgD0jF8mA/u2/PtUbJ6nu5WV5z4/e8A",
+	"NEOc5u3QeIrp+NbMuFWjFgXPIGdcMvgktLGrJbWhbdCVHfDrTbYi03pz2kjhYdRHTN5S/aZTHl60Jz3f",
+	"3oBMenMw3IqVzd+49+z2wSfTzkoIqc80qT19bthcaRMpPP6nwuo5Cdvfe8EmsFQyR2LbZLLF24JAdOPd",
+	"iZ/PRLy0wtMR1RVHFkfWppttolQBXNrpUAPeeAgcOMf0sqXbstjymw/np2uLt1+HqduQ8BoKMFBLsOb6",
+	"cvw1v3wYqegqy0DrSOIHNKyA599M4pm6wQx7tQ20K1TxVcA6jg/eqkLmFC51hWTtFbFnmuViDlILJQ+t",
+	"CA16tTDBaXAlpDAwllzm3pBi/4RSadbPlBYSmBZzUfBSmCVpcjlcCQk58mRhBqQHBLZrLW5uege9q0Jx",
+	"U7MyWc0nxB5rwfO3ve+f3yt4kt6x1yhW8Y/WafcZoqOxok3zbCYk7JTAc3uYGCp/n0zCYDgdsnRO2vbl",
+	"lYAi16lVklL/dx//YDvjajR6AWxRqknRFEf1VgUtyOsSJ2f/fnR68vry/PgfH47fX/SS3oezow8XP709",
+	"P/nP49e9pPfm7fkPJ69fH5/1kt7Z24vLN28/nL12fx+9enX87uLoh9PjXtJ79fbszenJKzvEu6P/OH17",
+	"9Pry4u3by9Oj8x/tz+dHF8eXpyc/n1zgsCdnF8fnZ0enNOG/H52c4jDrCkzi/Vmt1Iwa9iXfTivvxzAw",
+	"JYvlYAuBRiirwWg9AZ8WqjSQ0/lv14ELS7DqiqSqfT1hlrBvrcjlkom5fcYsAejhmvbqhPolNw1CtnJ1",
+	"x4g59Frw5r+ZLFtRl1WlVi1Y+1HcWCWXcc1Seie1GLRyfU5OPAKfIdbJPFjTDuppPk8qh68u5yqHonUB",
+	"Tye516Z2Gs2DtsN/07EdxCcvA1fUrabiijZvdSoEMlrfOvLaBk9ikmosKFBGG6H/BLyw+sYq08tmkF3f",
+	"w/NaFrw29rqho64taJEDoY093ECpBZnE96tA99g8J3j4ToWEDqYe+Oba9PZYt2t39pdnmpF0cYbhXsIm",
+	"BZfX+CO5BzNVyU59vZv3rSwOwUi2Yla02HOw/23ZSSKLNupzw+v25XoDiVaGBvuVKLVh1oYj7/429s/q",
+	"VrTYPwTFpSkrma3AGmmatTm3vg5itl2/Flyby0zN59bAyy/bd/j4BsolMfVqYRkkMkIlwWoitSujBJrp",
+	"0DPQW2FmLNXXYpEyDcZ+KUz75iMm12c+U3InJiIrMhJmR1zYOe0jIbOiyruIqgSnhrXYgac45O1MafCq",
+	"2y0nQsUFBrsEWYtdYWAqCdMWCyBKMlrsd34ixqdcyI026QZ+RwiJti9wsYaVGa0vkEH7rgaKbiGqtqNT",
+	"y/evLp6/yc0nl5vdEnEbidpNL20x3VMwBkqdsFxMhdGoCqaXbMgO2E6aEJfghhXAtUGuks14yTOrcWHI",
+	"dCwxNpIOU9a3/8Hvh/aPEtiCmxnTMJ3bHWKcfTg/ZRmXKG14WS4HqHqO8UGqgZfZzLlY8Utnq9EPwTE8",
+	"wPMNyPZETorqWE54dm0BTXdJB9z9XeR3qVUenUvWucnIFLs/XrvgFicWO//316Od/+Q7/xztfH85PNj5",
+	"+D+jfx/sfFz99V/a6IZwfyp0i5CbcX05VyW0S44HuzEdW2gRVRI+mcsuTfsVPvfotq+yBZ/CIeMTDdJu",
+	"O/5gGRf+0KpfG2UoDLsiJFDrsGP71bA5Nxl6Lkk0F0R/PCuV1mhb2zn0FhZRwI+fPakR2n4KahayvUn8",
+	"pgTYsSyC/a/3b88YDTdkLkCtWWrnSROWGj7V9v9aVWUGKZF2atmJNny+oCOBjm/nGaC1W0zYU4Pehhm/",
+	"QdtGA7PD6uFYHjlv3IvnrIAbKLRFpgRyh/ZJ2iNMGK+0b7A9e7Dos7Hce/nib/tssjSg7XGwZMMzg4sJ",
+	"b7Hn371kRi126Hu7rnBQYvw8/+7lqkVIq11JgsD31kmET5u0vPGLhgN+naoDbrfn4vRg49RrdkHS+7Qz",
+	"VTvu4ZwvfqVXP3KJoLxHJvWGqPnB4YrPocvjT3Yb8TDhCQ2754cj8uwTnEnQ/x2DGUtVMlkVBbvhRQX6",
+	"MNDCy3388pC+t6RJQ7gXa8qyRBPEgR60UszL/TYL6+E005KmZXkJihELG8kDRa4Nd4D4VNfO7Jf7Td3/",
+	"AbQXraEmvc+ko0Aq27q41x046oqlv1VQLsn9FnSC1DIAzx/XXTe8WMz4Oip/Wk5KkXshq2SxZP390chJ",
+	"folCHpXswQEy7FsQ05mpZfOcSyMyVnJ5jZzM6tcudnANy1tVoimQsNFwn0KkTqj058B1VUI+GLKRhZyH",
+	"9wmWhO0xXk9AD9FHOwFzCyATBjyb+ZmfaaYzVQKl45SgM15Abs2a0XC4l9SD1y/RUiBnkyUtZmafupUh",
+	"hp9hxDnX+MRlrGRKGrtGcpsZtDgx1EQTc3ldjxhm0NWc9S0gSIRrDuA5/yTm1Ry1j7mQ9PeoxTH8edr4",
+	"Vc2W7g34NngYGn5zYRrhlL1RDKyLiQbQW/wGKofGAD2/oVab9XHk+pHbJSvJkS5bPS24NeuU/A/7GE2+",
+	"Q69NDhdQUn5biqzCsgyr5XqHwHMnGIdNnXB/9P3LDWGtpGdmJeiZKprxptF6fgrih+gO/a6OXrYnhJ29",
+	"NUq4j690xZX9Xnwx2lu83w+LLQdIuwLL+PulleGXKyGTXFWTAtpiJqgCXkagbB0gpoWtjrAGhqPmj/eh",
+	"vjUSNg/W+nbKO5LKNoGiNn142fMDtAIa5XQ8ivegtkinIKFsD+pflBUQ849y6IJLJuTb9VHkoWrMma4W",
+	"i0JAzsIMcZAkjuQ+uqthi0yXj60W0DVIfVnpVhTgj43Yo/e4sv5oqzWvu6oetFOf7aBw6Gjf63affoyK",
+	"Nq9Fl4ejnWRL4PMLkV1DC83Cp4UoQT8IEyaMtaJcLfhvFRyyBddoKqX0Ioad0h+PL9guJVqmrQZwSE3b",
+	"7CR3AMTfJPFK2tDwAbH0sLyUuZDx073HyVT5Ek/cplSRjmV3cayaskpo8J91NvGlLOABJ//Pd15j7Gxz",
+	"YjccSdqUB+bqbCTGOnvnD0zXWVur+/1xpGUuNC7ysgTu0mdXildmy1hG+vdJboTMWMzFEIZxqW+hhJzt",
+	"743Yj0rCIPjsUNo6lLbHw7dD91b6XIz3CztYi07XkQb0WZ74stjMY/EoNBKu6jU/TAC51b2GQtxAW9SF",
+	"GwPzRYtA2fNJmc7gcC96E9MFR9tFvHv3oeqYjw+3k5UHgIJRaOOrypBJglYD69uRVWWSEEfleV6C1gkb",
+	"DoeDdlKy+L30HpEO5Ws9YM0NyGy5vYIf1ZO1Bn7jkrQVFLOAzdYF+NVfTlS+bB981WL0EwTE2U9bByd2",
+	"fJkFS3g9YJ2BoGAmvds8xFLVk2R83kEu26fT4cFo1OZF+xforrdCgUmUhhft3BbnpT3ykdOvD4lurJ7D",
+	"uw052NEU94BZM63Wekd0+SCCGF+vUci4ZLqa2I8mwIwaRl4Nl4tUB4bdgzo+7B64rMZYYA9rcd2mbzTl",
+	"3Jdw6drJuX9flmHSq6T4rQL3sykrqMFo32CHqweDt3Fbw8D3bKorYv1HBRWJuFWD/H5O0l3mer/Mica9",
+	"B7j3kJVtpkwHn1yUcCNUpS+bpk4T6g/SiMIyJMlqskeHpBZT6Vg9Miw/HNMIBjNKNTxR94oXHUBfR5qE",
+	"W5xMyKkbO2F6hhVZsqgL/Twv24xNUmZpxnY03INkq8+tgZnOjFnoFOPQ/UXBhWT4KCUQg4fC7go31iQv",
+	"CnWr2aIUNxwzgEkWgh4kQXhWGkom5JU6RNfiTGmXOUyloFoVN1SKPJYrInUtFv18tP+3jX5Ht8BfhJnV",
+	"lMSL4u1V7+DXbY/YKu11bez7lQ1Nb2cassuU/SubcA0v9w+/bI/dvOsb+fGOyK0qhVm+t/AToBPgJZRH",
+	"FSX/rZXouoo/X3zispyI0eYU0KKf0lALh7ISR62htURBxWp2Y9dn8gOiX8jVRoT4Ns4ZgnBc5i6BSbMF",
+	"lHUFWzKW5GAEdAvN2WTJ5sAlButc1A34XLvQFtVhM2XNgvdoHey8t1KJhMBwLMeSUsFQBUyYkj4mhsSM",
+	"eVEzTh4oq6uMZfr7mPTFce+AvXr7+jhhY8/C7KNxbzgcjnv2qcslt09/Hw6Hd3cprdJ+5YJuY7mSwo1h",
+	"pEHC4jxu+2xvkLCQzI3F94OEhYxu+2B/kIxlM6/bPn45SJhP7rb//n6QsLUMb9bf33thv2/kWPf3n3+f",
+	"MF5oxdIoVTu1dI2p2RbfnKVRcWXq6qftWD5JnPW/80vymeL20Qs3dMcAuDeWYkEaVzx5wNIjVyPr/v0D",
+	"UiDD3PnsGpaURJ8OWdpsO2BBLiAzeizrYGdNVHpTd4PDwLcEBunG8hqWz3xEJIyDZQxUwTiW59wAlf4Q",
+	"CdvhLcJmqiox0iWgPGBXJQDbG40StigVJlsmDKSBclEKDZQNgQewtjrsh6ySBVVPs77nuxqhdxSPwdxB",
+	"ROAuGi0k2i3UyqBvj6BOmMh1shIAxwOIkesEg3oCdDKWLiQ2CEUe2PqAfbh4s/O3AOGHfx3hMmh3Mc0c",
+	"c0BAZ3xB8nUsc7CqPRbkscLuia7KUk25AT04oNpWIReVoegsCQA8PPt2aGkPqZUMPj+J0SLDJ5jRDLkv",
+	"5eVySWV/IqQ0YT5UJF08Tgh/2ndzQAye0i5ihHf1vFJFF/KihKXuyKdM8rkjK9ynwcFYBgRLLJXhaxkq",
+	"fbK93Ftt6SnCfjaW+N09GSpEZ1zfk6hyaNdeCG2YKn0Y2+2uZYJRVgMmBOBJr581aCUZSwwp0+ee0PpW",
+	"KFgkV2UGiR2lSWJ2XiSwQVdqxCEGshEyjDXR6gmG/dH38atDdjSWLdFLMkF8DDOu0OuwTMcSp6JEpbp4",
+	"D/mj32phsPJcg/EB66D59F/us/8tfhjLyZK54KZL8ChEBi6+6BqjHC14NoOd58ORc7mQANUHu7u3t7dD",
+	"jj8PVTnddd/q3dOTV8dn74/xG/TImwIiuXr07qQXZdT39oYjelEtQPKF6B30XgxHwxc9TNaboWawy/VS",
+	"Znwhhks+RwfRlDSaIABP8t5B70cwR/ZFmqLRh+X5aHRPvbsfta53b+m84UZmL4YjlqusmoM0iSXq/zj6",
+	"+bSlEqqjgYcfxg/Ri7Wh3sGvH605Pp/zctn1RUjQQCXimfY2Dfp6Mafm155eagPzHqpau7NQUdGFNldz",
+	"8SCkPaxJgJuhAyuLUmWgNYqmxb0YORU3IMlX0brWOiA7bVN631k8ofGkyhz9qxJuLUfFozZkbxR2Ukmj",
+	"pMqUVWiBCcvmxtL5b4xiGsDpYZSpBZ94ZoolUzKDIUsx5JxSJFDHL46l28CQIGnNCdSyUcXGPEx2poIw",
+	"yDim3WtRgDTFks5qcw+tof5znTMZ98TqMBzqV3ZX+y5ZG2IdbUyLf0LooOQD645PUDpJ0jhBLm3i+YPy",
+	"StbnptAdo82gEhdem7oLZ8zHG9YFpEuS7eju9N3e8xaTZr3MrlhG9gAWMaReZAwxX5TBbxUvNG5mFyjO",
+	"I9cKSHuy2cMA8YmqW4DiMvYeEZjNmXslLICTjAt0GGcpojMaPi0K9KxSimQrGi0LiCF/rBxAbZYotayM",
+	"bjkP2yVohspa9/DXSkN5KfKPf6/20rHsd2dlNtMxWWs25hboiQoPahR1Vc9tg7HN6Z8ObznA4q1/uoFa",
+	"nD3PUcuLKj6F1IZL03mafZwHK3PjFW7j8NoWKqebPwQg+uQRIDqhEivKhQyNHIInmfUdj2V1co1VlvWg",
+	"C0JXs3VZJwe0cmwX1V0LNnz8ivpBVErRoiO8lYCc3pLYPs3aNliAbjfqu4ef7G3+pNHbCj96sfmjum2e",
+	"/eL595u/iHuK3SW977ZZTWiFh5pRpAvp2jeVNDQZV97jhOaCT4XEXUHu4nNGaxXKaU0f75LeQukWvekX",
+	"ZzanIk8Te05dDjE+oJ4uoRkdNnQhh2HkvkjIcvG94eoT1n8+2ktYSvGxA1fXmCYsPVVESbW3hf1Cs45l",
+	"PS3Opkk7q/vK9J9bCzwM6gIzqRtCVWYs4+zquC9cSF6bLJttUnxy12GUztUcplHnUS897kSBGxAaTzDX",
+	"d2Iso8YT1oCPelaO5TEa9mkz6kQZ4s3AU+rreVz7vxZFMe6B8+WK4kdy+YI2P7jw6qMwg9aeTU3/sotT",
+	"fTV+1OiQ1doycqVvkQ/DWDmRY1majwbeJb3nxICeArJXISgZdZbzR6klunR+WleH3bIoz3Sll1zd4vTP",
+	"zYP3tvhitQfl0/Bu+8GLrXAQmhE0+T3uPONuk5K6jR0WQs7AcWPy6sWdtawG3q8WGkozaOP6teG8O7E6",
+	"LQYwW+XAsVVFrJKNTkrLf9N3b99fMPd5ygy/BtJh6xp1V6mpqiIfy0kAxTJYC/AgOEbduN1+0bF0jtFD",
+	"dBCTUxQ/m4Kh/H91K1f692H7PJf6nVKrH/SHWRbrAqkI5wGKgNqJHXN2+5YXDGMpJEM8gasUscyb+oY6",
+	"cFwRimvfJiQ1Jy651BybeHpvJPIMD/VWDJ6chX0qQGxJKki7k7GFGSQWFsQXuj+GY3kkLbua8yXjiwXw",
+	"Er0XGArAFbI+NqpkeUXsKtTgIOqtcAqYRV+uXSdIUy5xCDsTTkmzsSM3qPOJ0Ptj6b3aPqOqDEEJcnHe",
+	"zlRRtza+wsa8fSc5LWGMZe0xH6zEe7HzqzAaiiuGKjwFA/pWUdkbDvdGo9FY4pYN0PyIu3u6mb4bvRhs",
+	"EKWP4nX5SsK00WzxiaVosx1ih2JPBNRCML1vkuYPlTS1fKH2I/aw1Bay42qOZDeIFern1OmWtWSQNjtc",
+	"pUgQhZCABGFZNJ86ty3reyHIOHHkvCp92blrHZUplILoTiA/FPCyEGA5HFiRY/mvHX4s4/Ix34/qgHE2",
+	"KdU1+FZarrkKiYexTP+NXvx7aLES6uipKY8L9F+LBYlDcnnFITvL2lRlXDBwXZjuUg+S1DXsYu9nVoJG",
+	"rH0sLYcijl1r/ciHteEWlQmuKUCFwSknHscyyMd+I11gOBzepQN0dgDPqayNALJC1xJSAcaj2Y6Su7yI",
+	"sCc4VV+VZE0tzHIwZK9ils8ijj+WKyy/hdMSZXxF//Y5Nc7xzqdQEEpuVVwPEUlOGj7t/ef5mSO/WdCp",
+	"H+ZZ+bQj8we2aG42j+uIwtSuBLtHUUuEcBT/2/tfHoGz4hl14SCistVMD3tKzl5TFwefX+TbLW3gs8Qy",
+	"uvX30Axf1FPYzXaQ+H3GEiksi2rw75T0b2SVrJ9adblRmX7o/EPB423/jrXoptZKNWOkXFt1MiGdnFHX",
+	"SSamUuGgcScqzMtwjagGQ3bqHyKTZJQEtWT2rN6AS7VCG+S70ciubiwjLRxX2eC4qJ6mPveLNPkVa8Wq",
+	"7piXFbZkYBVb14nN9bPC3vwL4xuH67ZVC73S7ioUD+ILaN6lWSFAGjspmlQm9iQJ3fBPHdZOo+ChQ/Uc",
+	"x/27VfVSkgdrni7qnMWOGg3WWH/C87F0NGItiT32s/ghwU6STo3GnRo4zxtyGDS2qNFV6kBAEWQHpHz/",
+	"UFvv2lFOFVihkLBKFqAtqrRRi0slL3EYAnzI0pbmWqnHQd0jbSxvZyKb0QELEdT1ZmkHvlkad5d/lJW1",
+	"3sbSQTVZMg0y90qF5nN3cNqbqznhPJZ2JvsRSua5yG/5MiG1pGGTPtNRGg7Gy8ayfYVGKacr4PTWUpsA",
+	"u+Ll2gUWyLDxJZcOElNHWJjv88x+FD+wKAPkMLTFvQZY0AnCrg8Yn8J8Ecsd8Ji5QpLQPeoe8R4MurHs",
+	"FO/Uj+8rinfiEkZR+SfSMqXW9KNIMuHHbkzbPnTGVCwlNEX9epOHe6Lb741aMB6n+zTOYKSFEeUiQRs8",
+	"Q1NFvp1OyOJj1ObSi8pI1vw8ljU4KYXsAllEglqqfRrkkj99LurbBYvjQvdDsbUB3K4AhSDbREhOVf9t",
+	"tzM9le3b6IHZonH9MnPb7g5mLvJvBu8fpZbRZjmVqLZx+6GTsjWInJEXV3bfp4tRpl+3LoZdkH27H+qS",
+	"0B57cp4pyi+M9SmfDtgeaeqHBjtWoXDNqFnqn6bY0EbbqajV+VjWvc4TlrrGIal94aoqih0EsYQCbrjM",
+	"IGEpNRRJmeVXmk2UFfb9EjKxKFXGCxzf/kiNO6k5z2r3nsGQua40zB61pXP6jqXr/TNk564FD8bVUuq1",
+	"QinUf2ehUUuasEmdxhVCZuvJls0AGfvF+wmD8kUiaywbt/iw/i/AbwQ3MIgu3cIS3STGKLZIdGixKpt9",
+	"gX03etFIKycNIk4nP4ywbaUvXYZDXoI1aUkNSf70bsdmK6ynjt41++W0cF9HVTHZfOO+f5hRTAnUge3G",
+	"5TLuYGi0aSyP2cB1fxf5XX1HRUsEqxFMdwWamDLYPGZ0EUYIlH81Um3cC9JCqK9dCemfmzhH+5u/CBeP",
+	"/QGpMoTF4KJsT33pyo7uypZoz9aqpUkjR8uyvC9NzGq/8eYJ8rLu9Rguv9HmF9HmORp4wQmX1FHhmBza",
+	"UrUeJPijHjifpSQsqhYd9g256qbiBqTPvnIKFnlcJOjDyB/YSNLimvGxxOjukB1h/onzKbaF4PHLHa8h",
+	"Dxky8rFcjZC3qUxxg6Xe11F32no4PbHS0+in1HJgP9T5SH+l0/oX1otox1ouyevSgVwN1cYyqbcLkF+l",
+	"SsoN3CiScukXD6+V8oNtWSoldP1mR3VQCTzvLg5K6YqZob/UFXlOqq6jnBr/kzP+KDvExTWiW2TSOIGT",
+	"+XG9jRkXXta3lY0l+v3r110vL2wrHkChsIC/iePMgXbm+K03WzXLMFZszdQJMEv76Jp3HgwfpbAjM24o",
+	"Wsz6t6WS07GsPQjef1vfbSuV3HGpq9RDgZJWD8kPqKa0MpfdpDAkEoW1ZM5EPqCkHpedhP/TDARGfm75",
+	"8oCZmdI+U1hE0R28tMyOUQiNV267EHuzjTC7EpK6+s7HEr2WIUC+dEOFetwuTK9uZt+HLGqLflDTRJen",
+	"YCxXXAWHzEXPKOdMFIUXk9bauZ0Jt74SsYdeCNoiXABlOE94dt0m4n4EY/UI4Wrj/oA6vnM8WzXT+8rT",
+	"nSm6yWx5L1cIOKmvaib02o0duAAhL81OtUDCEXLaWVpIPqNO7hF1l6Edpp8ntTdvrZJzLPvpLl+I3Zu9",
+	"ZolrarnGLRSZmkPqUllcheIvocTeXw9MGRQu+QNXo31EAWR+6PxNp1ybHewoga0G+paNYKCDWkSJPB2M",
+	"pXBXsy41VkhjOaNPiuAmzJhQOxq7w0JWoFkhbuAQE/MrWWFfu/ryYszMTEtAyFJfnoAD2M+oos8BOxxL",
+	"vJJJ13U3aysrgf10cfHONdTC7vYIoXB8TCM+6Kz7u50pYjtkP5TqVmPJJWV2ID7eYwGcv71Eg2XmLnc6",
+	"Ybxu7gA+zUXPVGl2LPB53UjURWpaPXa4gGPfqu6xo1s/V9pQOxv0Iu/iYncc1vr7o5exMPIGKC2wtkCP",
+	"MH313sTvrqyZNUoR9dXVnfM1yPFh077nc3CRftYYxtWJkDCiv9mtkJpY9UTZzSuBjJXOQtb4SDwMLgSD",
+	"7vag2wyx9xvrZ2o+5zsa7KaaEIXGHN/BIcrQqHn+loWPoe9hS+lj1zV4j1vcGO59cT3UQrWjqy6Kih01",
+	"lHvPX6RbLq2uTtpcs7jNjX9bFCT+BLw0E+CGUgFueIEph9RA5rC+JKlRDuTivLWH58Wo078z8xO0+3Ve",
+	"xCXSL14+vEb6yDNJ4kbEU11qC/2yS7/oNIljyiiV4m417th0li377sbdx2KzM2qNSTXVgZag7bqgpTR4",
+	"9/mf3KB9uZVBSwyYjMAn80HVWlOz/davH++S3+8ampTrjLBa2OZyoVCS99ebV8XlJm63YmXKU2V3kNRL",
+	"7Gddstpax60kzI7caRjLWIjrRr/vf6NX/j4cDtNg7kStkuiCMaF1ZY2rK1UmrhtEWveqSw+d7rHUrtXQ",
+	"FbL4TEkJmGim3UcWCpfKxdlVCXrmb3OUAJiIZSXokJ1hisWiwlt7fd8zbIr04fy0uxSh0U79ceKCjYP8",
+	"mDVsEaQdR9zxmr9u+e6PYFaUyRUmjlH/CR2AmPy7zlTcl7PV83MqtPnFv/QVCOTxzMy4/2gLfbh2eL5X",
+	"61oCbWitsDcauXrkRoO+wV+9KnyVTa+2t9UJU0Veh75riqp7sHYWg7t7abEwzPcuXN0Bsq+sLKeyK5aS",
+	"pCD3itVMKAckrcoiTXwrU7tJ7w2XOS9z5ik1iW+p9G4kZ/VSOYi/+R+VgkJNycMUtVam+o640/ozPZbN",
+	"lqasv9YBk5IikT2jrwrbYZJPqV8qg1mNAlNAp3iWJdy66hI7/4fz09CCzrcnDbcBRh1Ex9Ioxlmh1GLC",
+	"s+vE9yRNWCHk9U6hMl4kbF4VVoBZ27mSegGZuBJoTIxlVqgq36nbUlILUt+kkdJqW5ufCvRA7Oz4Pd/B",
+	"5ztu/nRAlpQfL6rMJBxwQxmCY1mLum7p5DuU/rmLzlduPtgqhLP32GwvagDb6mibCm2A8u2JdtE9TOTp",
+	"7ojOsFXT55SA+xPyrQj8CSK/tJNt/cf7wuiVpsv1Jtv9HbQz7VgR2JgMc4JtPynNPW4u7WsNXD929OyT",
+	"SxOTUXyEuitrpj7qXzltJpzWv372jFvqnyGJRgYqRfnoHF2htJHNqf1Rq0bRFZF8ApIJLbI7XAqe732j",
+	"lcdMallnbHWXYt+pftCpfz5MU6BPvyDFxTe/eHiSS0hgsfpsQ1Wibrglsnqi+SE7lnxS0O3QNWIwxMJZ",
+	"6m/8ScMdQfZzKj4WrQy7O+clPlZfK+nlc1SmJzvVLi3or366/z9ReF6RtRhR/TPNqrJIvB8R4+h0L5a2",
+	"9tWWOs5u886ZTc6P1/XbG5I66zvu3ZU5+jM6oH73sA6oT+BXaVzg02piZHgtjlvzN5H4GMR/0XA/oNok",
+	"Ta1je2Q3G/n9KSTj+nnziQ67v9cX49ztluBWg/78rwhh4yqgL5D3nTXy/nIxrKFN6zWm1A/DbxqWPv+G",
+	"VxE5nwilCIwleffxQgpmD19eFRCVT6LuYxkcatBU80PprNGtRNj9318hpl2XRQitmNhkiYEHAAuRf9qm",
+	"C5z7fWkibl3Zfv7YjKZ5W1MLp/G/fGMwX85g3oP0ieTuajxyVWLxekxYg4RJdbutbCVP5059j9BTa+Wt",
+	"p/SNKtnzfbyoxLf54QxBFeF+nMBbhW5cloWpIJhfF6q/fYYfXnXl/MHmVuFn3FQlNTwKSAyP00Eylo1j",
+	"ihfH3Qrj2rtZS2cutEZtP9wL2XZIEc3Ni8S+vibQ7Wa8aGDj2wl9HKs4Mh5Xog+e+lxE+OGOvl3j7ur9",
+	"U5zPWIqK4ErEvgbX2NPRNXvp08FMUFYKyAeMzyg7hSI8kcbkBC2ZCiE0o0Kv4Tr+01o2K3O31AvqV/ZN",
+	"9v2FThbikvHAoYf2MKSBAl3iexTbaDtRG1JiPtqfy5t2S9Hdb2PpuOBG0MWAVs3DnOMP56fhAh2X8Ytn",
+	"x0HR0hWkhATzmxPnwkic8z3B9HeX+d4omx3Gjf9dXd56J5QbCLZ2x31zcQcRl1/Vdncg5HHIYDUAjNfS",
+	"RNmBFhtLVZUWE/EUAf2tWXmFmREWKIebhHRU5xHDSqnadx/v/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -49,7 +49,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger, re
 		return fmt.Errorf("embedder: %w", err)
 	}
 	log.Info("embedder ready", "model", emb.Model(), "dims", emb.Dims())
-	vec, err := startVectors(ctx, cfg.Vectors, st, emb, log, service.WithMaxTextBytes(cfg.MaxTextBytes))
+	vec, err := startVectors(ctx, cfg.Vectors, cfg.DB, st, emb, log, service.WithMaxTextBytes(cfg.MaxTextBytes))
 	if err != nil {
 		return err
 	}

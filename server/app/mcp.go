@@ -104,7 +104,7 @@ func RunMCP(ctx context.Context, cfg MCPConfig, in io.ReadCloser, out io.WriteCl
 	if err != nil {
 		return fmt.Errorf("embedder: %w", err)
 	}
-	vec, err := startVectors(ctx, cfg.Vectors, st, emb, log, service.WithMaxTextBytes(cfg.MaxTextBytes))
+	vec, err := startVectors(ctx, cfg.Vectors, cfg.DB, st, emb, log, service.WithMaxTextBytes(cfg.MaxTextBytes))
 	if err != nil {
 		return err
 	}

@@ -172,6 +172,12 @@ func Reindex(ctx context.Context, cfg ReindexConfig, bar *bar, log *slog.Logger)
 	if err := feed.CatchUp(ctx); err != nil {
 		return p.sum, fmt.Errorf("applying the changes made during the pass: %w", err)
 	}
+	if cfg.Workspace == "" {
+		// Whole again: the servers' feeder stops looking for a wipe.
+		if err := idx.Mark(ctx); err != nil {
+			return p.sum, fmt.Errorf("marking Weaviate as filled: %w", err)
+		}
+	}
 	p.sum.Duration = time.Since(start)
 	log.Info("reindex done", "written", p.sum.Written, "removed", p.sum.Removed, "skipped", p.sum.Skipped,
 		"duration", p.sum.Duration.Round(time.Millisecond))

@@ -251,3 +251,41 @@ func TestWeaviateAwayAtStart(t *testing.T) {
 		t.Fatalf("Weaviate holds %d vectors, the database 2", got)
 	}
 }
+
+// Weaviate wiped while memoryd runs (its collection deleted): the node
+// that feeds it notices and re-indexes the database into it, without a
+// restart, and the wiped memories are searchable again.
+func TestWeaviateWipedWhileRunning(t *testing.T) {
+	w := weaviatetest.Start(t)
+	base, out, stop := startWith(t, "--db", "sqlite://"+filepath.Join(t.TempDir(), "m.db"), "--embedder", "hash",
+		"--hash-dims", "64", "--vectors", vectorsURL(w))
+	defer stop()
+	key := firstKey(t, out.String())
+	const n = 20
+	for i := range n {
+		create(t, base, key, fmt.Sprintf("m-%02d", i), fmt.Sprintf("memory number %d of the set jade%d", i, i), nil)
+	}
+	if got := indexedCount(t, w, "default"); got != n {
+		t.Fatalf("Weaviate holds %d vectors before the wipe, want %d", got, n)
+	}
+	x, err := weaviate.Open(weaviate.Config{Host: w.Host(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Client().Schema().ClassDeleter().WithClassName(weaviate.DefaultClass).Do(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexedCount(t, w, "default"); got != 0 {
+		t.Fatalf("Weaviate holds %d vectors after the wipe, want 0", got)
+	}
+	until(t, "the re-index after the wipe", func() string {
+		// Counting may fail while the collection is being made again.
+		if got, err := x.Count("default"); err != nil || got != n {
+			return fmt.Sprintf("%d vectors in Weaviate (%v)", got, err)
+		}
+		return ""
+	})
+	if _, _, ids := search(t, base, key, "semantic", "memory number 7 of the set jade7", nil); !slices.Equal(ids, []string{"m-07"}) {
+		t.Fatalf("search after the re-index found %v, want [m-07]", ids)
+	}
+}

@@ -29,12 +29,28 @@ import (
 // once, in write order, and the log positions it saw must have no gap.
 func TestBrowserEventSourceResumes(t *testing.T) {
 	t.Parallel()
+	browserResumes(t, page, nil)
+}
+
+// TestBrowserSDKStreamResumes is the same scenario with the TypeScript
+// client (sdk/typescript, compiled to ES modules and served to the page
+// with its two dependencies through an import map, no bundler): its
+// stream() iterator, authenticated by a ticket, must resume by itself.
+func TestBrowserSDKStreamResumes(t *testing.T) {
+	t.Parallel()
+	browserResumes(t, sdkPage, sdkFiles(t))
+}
+
+// browserResumes runs the drop-and-resume scenario on pageHTML, which
+// defines window.count, window.drops, window.result and window.summary;
+// files, when set, serves /sdk/ to it.
+func browserResumes(t *testing.T, pageHTML string, files http.Handler) {
 	dir := browserTools(t)
 	db := "sqlite://" + t.TempDir() + "/memoryd.db"
 	key := createKey(t, db, "web")
 	n := startNode(t, "browser", db)
 	c := testenv.NewClient(n.base, key)
-	f := newFront(t, n.base)
+	f := newFront(t, n.base, pageHTML, files)
 	br := startBrowser(t, dir, f.srv.URL+"/?ticket="+url.QueryEscape(c.Ticket(t)))
 	if lid := f.arrival(t); lid != "" {
 		t.Fatalf("first connection sent Last-Event-ID %q", lid)
@@ -225,7 +241,7 @@ type front struct {
 	arrivals chan string
 }
 
-func newFront(t testing.TB, backend string) *front {
+func newFront(t testing.TB, backend, pageHTML string, files http.Handler) *front {
 	target, err := url.Parse(backend)
 	if err != nil {
 		t.Fatal(err)
@@ -245,8 +261,11 @@ func newFront(t testing.TB, backend string) *front {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, page)
+		io.WriteString(w, pageHTML)
 	})
+	if files != nil {
+		mux.Handle("GET /sdk/", http.StripPrefix("/sdk/", files))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v1/stream" {
 			f.arrivals <- r.Header.Get("Last-Event-ID")

@@ -105,7 +105,7 @@ func (s *Server) SearchMemories(ctx context.Context, req api.SearchMemoriesReque
 func searchQuery(b *api.SearchRequest) (service.SearchQuery, error) {
 	q := service.SearchQuery{Query: deref(b.Query, ""), Embedding: deref(b.Embedding, nil),
 		Mode: string(deref(b.Mode, api.SearchRequestModeSemantic)), Limit: deref(b.Limit, 10),
-		Threshold: deref(b.Threshold, 0)}
+		Threshold: deref(b.Threshold, 0), Alpha: b.Alpha}
 	q.Filter, q.FilterJSON = searchFilter(b.Filters)
 	if q.Query == "" && q.Embedding == nil {
 		return q, &memoryd.Error{Code: memoryd.EINVALID, Message: "Query field is required (or an embedding)",

@@ -134,15 +134,22 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 // remains.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		limit := s.cfg.MaxBodyBytes
+		if s.isImport(r) {
+			limit = s.cfg.MaxImportBytes
+		}
+		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
-			writeError(w, r, s.log, tooLarge(s.cfg.MaxBodyBytes))
+			writeError(w, r, s.log, tooLarge(limit))
 			return
 		}
 		if s.public(r) {
 			r.Body = http.NoBody
 		} else if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(unwrap(w), r.Body, s.cfg.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(unwrap(w), r.Body, limit)
+			if s.isImport(r) {
+				r.Body = &importBody{ReadCloser: r.Body, rc: http.NewResponseController(unwrap(w)), window: s.readTimeout(r)}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

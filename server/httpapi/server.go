@@ -28,6 +28,7 @@ const BasePath = "/api/v1"
 // link: 4 MiB in 60 s is 70 KB/s.
 const (
 	DefaultMaxBodyBytes      = 4 << 20
+	DefaultMaxImportBytes    = 4 << 30
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
@@ -39,6 +40,9 @@ type Config struct {
 	// MaxBodyBytes bounds every request body before anything reads it
 	// (413 beyond).
 	MaxBodyBytes int64
+	// MaxImportBytes bounds the body of POST /memory/import, which is
+	// read as it arrives rather than whole (413 beyond).
+	MaxImportBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, headers and body: a
@@ -53,7 +57,7 @@ type Config struct {
 
 // withDefaults fills the zero fields in and checks the others.
 func (c Config) withDefaults() (Config, error) {
-	if c.MaxBodyBytes < 0 || c.ReadHeaderTimeout < 0 || c.ReadTimeout < 0 || c.IdleTimeout < 0 {
+	if c.MaxBodyBytes < 0 || c.MaxImportBytes < 0 || c.ReadHeaderTimeout < 0 || c.ReadTimeout < 0 || c.IdleTimeout < 0 {
 		return c, errors.New("httpapi: negative limit in Config (zero means the default)")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -63,6 +67,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxImportBytes == 0 {
+		c.MaxImportBytes = DefaultMaxImportBytes
 	}
 	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	def(&c.ReadTimeout, DefaultReadTimeout)
@@ -188,7 +195,7 @@ func (s *Server) Handler() (http.Handler, error) {
 			writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Invalid request: " + firstLine(err.Error())})
 		},
 	})
-	var h http.Handler = s.strictJSON(validate(routes))
+	var h http.Handler = s.importFirst(s.strictJSON(validate(routes)), routes)
 	if s.stream != nil {
 		h = s.streamFirst(h)
 	}

@@ -27,30 +27,39 @@
 // index from the tables with progress logs and continues from the head it
 // read before the rebuild.
 //
-// Where a position is kept is the Cursor's business; today every node
-// keeps it in memory (MemCursor) and starts without one.
-//
-// The in-process index is loaded from the memories table at every start.
+// Where a position is kept is the Cursor's business. The in-process
+// index is loaded from the memories table at every start and keeps its
+// position in memory (MemCursor); every node feeds its own.
 //
 // Weaviate (a remote index, shared by the nodes, that keeps its vectors
-// across restarts) is fed the same way by every node: each node upserts
-// its own writes at once (reads-your-writes) and its Consumer applies
-// every other node's. Object ids derive from (workspace, memory id) and
-// ApplyCurrent writes stored state, so N nodes writing one memory is
-// harmless, only N times the work. At start, LoadIndex does not rewrite
-// Weaviate: it compares each workspace's vector count with the table and
-// applies only the differing ids (a wiped Weaviate is re-indexed whole,
-// with progress logs). When Weaviate is away, a node's own upserts fail
+// across restarts) is fed by one node at a time, whichever holds the
+// Gate (server/store/indexpos: a PostgreSQL advisory lock on a
+// connection of its own, or a lease on the position row on SQLite), from
+// a position saved in the database after Weaviate accepted each batch.
+// The node that takes a write still upserts it at once
+// (reads-your-writes); the feeder applies the other nodes' changes, so a
+// change is written at most twice (by its node and by the feeder)
+// whatever the number of nodes, and N nodes never feed it N times. A
+// node that takes the gate continues from the saved position; without a
+// usable one (first start, a pruned or replaced log) it compares each
+// workspace's vector count with the table and applies only the differing
+// ids (LoadIndex). When Weaviate is away, a node's own upserts fail
 // (logged; the write is stored and logged, and not marked as applied
-// directly), the Consumer's batch fails and its position stays, so once
-// Weaviate answers the Consumer applies everything since; Weaviate away
-// at start defers the load to the first CatchUp that can reach it.
+// directly), the feeder's batch fails and the position stays, so once
+// Weaviate answers the feeder applies everything since. When the feeder
+// stops, another node takes the gate and continues from the saved
+// position: replaying what the old one applied after its last save is
+// harmless, since applying reads current state.
 //
-// What is left for later: a position saved in the database (a Cursor
-// whose Save writes one row per consumer after each batch), so a restart
-// resumes instead of comparing counts (counts can agree while an update
-// was missed), and one feeding node at a time under a PostgreSQL advisory
-// lock, so Weaviate is written once per change rather than once per node.
+// A Weaviate that was away can come back without writes it acknowledged
+// just before (killed before they reached its disk): when feeding failed,
+// the feeder compares it with the tables once it answers again, as at a
+// start without a saved position (LoadIndex).
+//
+// A Weaviate wiped or replaced while memoryd runs is noticed by the
+// feeder (a Marker: a record kept in Weaviate after each full load,
+// checked every Config.WipeCheck; writes that recreate the collection do
+// not recreate it) and re-indexed from the database with progress logs.
 package indexer
 
 import (
@@ -95,6 +104,22 @@ type Log interface {
 	Epoch(ctx context.Context) (string, error)
 }
 
+// Gate decides which node feeds a shared index (server/store/indexpos).
+type Gate interface {
+	// Hold tries to be, or stay, the node that feeds the index, and
+	// reports whether this node is it now.
+	Hold(ctx context.Context) (bool, error)
+}
+
+// Marker is implemented by a shared index that can tell whether it still
+// holds what was loaded into it (server/vector/weaviate).
+type Marker interface {
+	// Mark records that the index holds the database's vectors.
+	Mark(ctx context.Context) error
+	// Marked reports whether that record is still there.
+	Marked(ctx context.Context) (bool, error)
+}
+
 // Listener is implemented by stores that wake log readers when an event is
 // appended; the channel carries a hint only and is closed when ctx ends or
 // the subscription is lost.
@@ -109,10 +134,13 @@ type Config struct {
 	PollInterval time.Duration
 	// ReadBatch is how many events one read of the log returns at most.
 	ReadBatch int
+	// WipeCheck is how often the feeder of an index with a Marker checks
+	// that the index was not wiped.
+	WipeCheck time.Duration
 }
 
 // DefaultConfig is what memoryd runs with.
-var DefaultConfig = Config{PollInterval: 500 * time.Millisecond, ReadBatch: 1000}
+var DefaultConfig = Config{PollInterval: 500 * time.Millisecond, ReadBatch: 1000, WipeCheck: 5 * time.Second}
 
 // Consumer follows the log into one Target.
 type Consumer struct {
@@ -128,6 +156,17 @@ type Consumer struct {
 	// before following the log (only a remote index, whose LoadIndex is
 	// safe while the service serves, can be away).
 	reload atomic.Bool
+
+	gate      Gate      // nil: this node always feeds its index
+	held      bool      // this node holds gate and resumed from the saved position
+	triedAt   time.Time // when this node last asked for the gate
+	marker    Marker    // nil: the index cannot tell it was wiped
+	checkedAt time.Time // of the last Marked check that answered
+	// recheck is set when feeding failed: an index that went away may
+	// have lost writes it had acknowledged just before (Weaviate killed),
+	// which no event replays, so once it answers again it is compared
+	// with the tables (load).
+	recheck bool
 }
 
 // Option configures a Consumer.
@@ -135,6 +174,15 @@ type Option func(*Consumer)
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(c *Consumer) { c.lg = l } }
+
+// WithGate makes the consumer feed its index only while it holds g,
+// continuing from the position its Cursor saved (a shared index, fed by
+// one node at a time).
+func WithGate(g Gate) Option { return func(c *Consumer) { c.gate = g } }
+
+// WithMarker makes the consumer check, while it feeds, that the index
+// still holds what it loaded, and re-index it from the tables otherwise.
+func WithMarker(m Marker) Option { return func(c *Consumer) { c.marker = m } }
 
 // WithConfig sets the configuration; zero fields keep their defaults.
 func WithConfig(cfg Config) Option {
@@ -144,6 +192,9 @@ func WithConfig(cfg Config) Option {
 		}
 		if cfg.ReadBatch > 0 {
 			c.cfg.ReadBatch = cfg.ReadBatch
+		}
+		if cfg.WipeCheck > 0 {
+			c.cfg.WipeCheck = cfg.WipeCheck
 		}
 	}
 }
@@ -171,6 +222,15 @@ func (c *Consumer) Start(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("reading the log's epoch: %w", err)
 	}
 	c.epoch = epoch
+	if c.gate != nil {
+		// A shared index: the node that holds the gate brings it up to
+		// date; a node that cannot take it now (another feeds, or the
+		// index is away) tries again at each CatchUp.
+		if _, err := c.hold(ctx); err != nil {
+			c.lg.WarnContext(ctx, "vector index feeder cannot start yet; retrying", "err", err)
+		}
+		return 0, nil
+	}
 	first, last, err := c.log.EventBounds(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reading the log's bounds: %w", err)
@@ -282,6 +342,22 @@ func drain(ch <-chan int64) {
 // when it has reached the head it saw. Run calls it at each wake-up; call
 // it directly only when Run is not running.
 func (c *Consumer) CatchUp(ctx context.Context) error {
+	if c.gate != nil {
+		if ok, err := c.hold(ctx); err != nil || !ok {
+			return err
+		}
+	}
+	if err := c.checkWiped(ctx); err != nil {
+		c.recheck = c.marker != nil
+		return err
+	}
+	if c.recheck {
+		c.lg.InfoContext(ctx, "vector index answers again; comparing it with the memories table", "position", c.Position())
+		if err := c.load(ctx); err != nil {
+			return err
+		}
+		c.recheck = false
+	}
 	if c.reload.Load() {
 		n, err := c.target.LoadIndex(ctx)
 		if err != nil {
@@ -308,6 +384,7 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 			return nil
 		}
 		if err := c.apply(ctx, evs); err != nil {
+			c.recheck = c.marker != nil
 			return err
 		}
 		if err := c.advance(ctx, evs[len(evs)-1].Seq); err != nil {

@@ -250,6 +250,8 @@ func TestBadArgumentsAreInvalidRequests(t *testing.T) {
 		{"search", map[string]any{"query": "x", "limit": 101}, "limit"},
 		{"search", map[string]any{"query": "x", "mode": "fuzzy"}, "mode"},
 		{"search", map[string]any{"limit": 3}, ""},
+		// alpha reaches the service, which refuses it outside hybrid.
+		{"search", map[string]any{"query": "x", "mode": "semantic", "alpha": 0.5}, ""},
 		{"list", map[string]any{"cursor": strings.Repeat("c", 513)}, "cursor"},
 		{"list", map[string]any{"created_after": "yesterday"}, ""},
 		{"update", map[string]any{"id": "x"}, ""},

@@ -76,10 +76,11 @@ type searchArgs struct {
 	Threshold float32            `json:"threshold"`
 	Mode      string             `json:"mode"`
 	Filters   *api.SearchFilters `json:"filters"`
+	Alpha     *float32           `json:"alpha"`
 }
 
 func (t *tools) search(ctx context.Context, a service.Actor, in searchArgs) (result, error) {
-	q := service.SearchQuery{Query: in.Query, Mode: in.Mode, Limit: in.Limit, Threshold: in.Threshold}
+	q := service.SearchQuery{Query: in.Query, Mode: in.Mode, Limit: in.Limit, Threshold: in.Threshold, Alpha: in.Alpha}
 	q.Filter, q.FilterJSON = searchFilter(in.Filters)
 	res, err := t.svc.Search(ctx, a, q)
 	if err != nil {

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"sort"
 	"time"
 
 	"github.com/memoryd/memoryd/gen/events"
@@ -24,7 +23,10 @@ type SearchQuery struct {
 	Mode      string
 	Limit     int
 	Threshold float32
-	Filter    memoryd.Filter
+	// Alpha weighs a hybrid search: 0 keyword only, 1 semantic only, nil
+	// DefaultAlpha. Other modes refuse it.
+	Alpha  *float32
+	Filter memoryd.Filter
 	// FilterJSON is the filters object as the client sent it, echoed in the
 	// search.performed event.
 	FilterJSON map[string]any
@@ -118,9 +120,17 @@ func (s *Service) semantic(ctx context.Context, a Actor, q SearchQuery) ([]memor
 	return s.index.Search(a.Workspace, vec, q.Limit, func(id string) bool { _, ok := allowed[id]; return ok })
 }
 
-// hybrid fuses the semantic and keyword rankings by reciprocal rank fusion
-// (k=60), rescaled so a memory ranked first by both scores 1.
+// hybrid fuses the semantic and keyword rankings (see fuse), weighting
+// the semantic one by alpha; alpha 0 is a keyword search and 1 a semantic
+// one, so the other part is not run.
 func (s *Service) hybrid(ctx context.Context, a Actor, q SearchQuery) ([]memoryd.Scored, error) {
+	alpha := q.alpha()
+	switch alpha {
+	case 0:
+		return s.store.KeywordSearch(ctx, a.Workspace, q.Query, q.Filter, q.Limit)
+	case 1:
+		return s.semantic(ctx, a, q)
+	}
 	wide := q
 	wide.Limit = max(q.Limit*4, 50)
 	sem, err := s.semantic(ctx, a, wide)
@@ -131,24 +141,36 @@ func (s *Service) hybrid(ctx context.Context, a Actor, q SearchQuery) ([]memoryd
 	if err != nil {
 		return nil, err
 	}
-	const k = 60
-	fused := map[string]float32{}
-	for _, list := range [][]memoryd.Scored{sem, kw} {
-		for rank, h := range list {
-			fused[h.ID] += 1 / float32(k+rank+1)
-		}
+	texts, err := s.texts(ctx, a.Workspace, kw)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]memoryd.Scored, 0, len(fused))
-	for id, sc := range fused {
-		out = append(out, memoryd.Scored{ID: id, Score: sc * (k + 1) / 2})
+	return fuse(sem, kw, texts, q.Query, alpha, q.Limit), nil
+}
+
+// texts reads the texts of the hits, which fuse compares with the query.
+func (s *Service) texts(ctx context.Context, ws string, hits []memoryd.Scored) (map[string]string, error) {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out[:min(len(out), q.Limit)], nil
+	mems, err := s.store.GetMemories(ctx, ws, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(mems))
+	for id, m := range mems {
+		out[id] = m.Text
+	}
+	return out, nil
+}
+
+// alpha is the request's semantic weight, or DefaultAlpha.
+func (q SearchQuery) alpha() float32 {
+	if q.Alpha == nil {
+		return DefaultAlpha
+	}
+	return *q.Alpha
 }
 
 func isEmpty(f memoryd.Filter) bool {

@@ -317,7 +317,25 @@ func (s *Service) checkSearch(q SearchQuery) error {
 	default:
 		return invalid("mode", "must be semantic, keyword or hybrid")
 	}
+	if err := checkAlpha(q); err != nil {
+		return err
+	}
 	return checkFilter(q.Filter)
+}
+
+// checkAlpha: alpha is a weight between 0 and 1, and only a hybrid search
+// has two rankings to weigh.
+func checkAlpha(q SearchQuery) error {
+	if q.Alpha == nil {
+		return nil
+	}
+	if q.Mode != ModeHybrid {
+		return invalid("alpha", "applies to hybrid search only")
+	}
+	if a := *q.Alpha; !(a >= 0 && a <= 1) {
+		return invalid("alpha", "must be between 0 and 1")
+	}
+	return nil
 }
 
 // eventQuery is the query as search.performed carries it: at most

@@ -31,6 +31,8 @@ type engine interface {
 	memoryd.EventLog
 	memoryd.KeyStore
 	memoryd.Pinger
+	memoryd.BatchPutter
+	memoryd.Exporter
 	webhooks.Store
 	// Listen returns a channel that receives the position of newly
 	// appended events (a hint; readers read by position) until ctx ends.

@@ -44,6 +44,16 @@ type Config struct {
 	MaxInFlight int
 	// ReadBatch is how many log events one fan-out reads.
 	ReadBatch int
+	// MaxChain bounds how many messages of one endpoint an attempt's
+	// goroutine delivers in a row before its slot goes back to the
+	// oldest due message of any endpoint (64): a busy endpoint drains
+	// fast without keeping others waiting for a slot.
+	MaxChain int
+	// Retention is how long delivered and failed messages and the
+	// delivery log are kept (7 days; longer than the retry schedule).
+	Retention time.Duration
+	// PruneInterval is how often the expired ones are deleted (1 h).
+	PruneInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -62,6 +72,15 @@ func (c Config) withDefaults() Config {
 	if c.ReadBatch <= 0 {
 		c.ReadBatch = 500
 	}
+	if c.MaxChain <= 0 {
+		c.MaxChain = 64
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
+	}
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = time.Hour
+	}
 	return c
 }
 
@@ -79,6 +98,7 @@ type Deliverer struct {
 	now    func() time.Time
 
 	wake     chan struct{}
+	finishes chan finishReq // to the finisher (finish.go)
 	mu       sync.Mutex
 	inflight map[string]bool // endpoint ids with an attempt running here
 	wg       sync.WaitGroup
@@ -92,7 +112,8 @@ func NewDeliverer(st Store, log Log, g *Guard, cfg Config, lg *slog.Logger) *Del
 		lg = slog.Default()
 	}
 	return &Deliverer{store: st, log: log, client: g.Client(cfg.Timeout), cfg: cfg, lg: lg,
-		owner: newID("node_"), now: time.Now, wake: make(chan struct{}, 1), inflight: map[string]bool{}}
+		owner: newID("node_"), now: time.Now, wake: make(chan struct{}, 1), finishes: make(chan finishReq),
+		inflight: map[string]bool{}}
 }
 
 // Wake makes the deliverer look for work now.
@@ -106,7 +127,8 @@ func (d *Deliverer) Wake() {
 // Run fans out and delivers until ctx ends, then waits for the attempts
 // under way.
 func (d *Deliverer) Run(ctx context.Context) error {
-	defer d.wg.Wait()
+	stop := d.startFinisher(context.WithoutCancel(ctx))
+	defer stop()
 	if err := d.initPosition(ctx); err != nil {
 		return err
 	}
@@ -118,11 +140,16 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(d.cfg.PollInterval)
 	defer tick.Stop()
+	d.prune(ctx)
+	prune := time.NewTicker(d.cfg.PruneInterval)
+	defer prune.Stop()
 	for {
 		d.step(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-prune.C:
+			d.prune(ctx)
 		case _, ok := <-hints:
 			if !ok {
 				hints = nil
@@ -238,9 +265,7 @@ func (d *Deliverer) dispatch(ctx context.Context) error {
 		if !d.claimEndpoint(m.EndpointID) {
 			continue
 		}
-		// The lease outlasts the attempt's own limit, so it never runs
-		// out while this node is still attempting.
-		ok, err := d.store.LeaseMessage(ctx, m.ID, d.owner, now, now.Add(2*d.cfg.Timeout+30*time.Second))
+		ok, err := d.store.LeaseMessage(ctx, m.ID, d.owner, now, now.Add(d.leaseFor()))
 		if err != nil || !ok {
 			d.releaseEndpoint(m.EndpointID)
 			if err != nil {
@@ -249,7 +274,7 @@ func (d *Deliverer) dispatch(ctx context.Context) error {
 			continue
 		}
 		d.wg.Add(1)
-		go d.attempt(context.WithoutCancel(ctx), m)
+		go d.deliver(ctx, m)
 	}
 	return nil
 }
@@ -270,24 +295,43 @@ func (d *Deliverer) releaseEndpoint(id string) {
 	d.mu.Unlock()
 }
 
-// attempt POSTs m once and records the outcome.
-func (d *Deliverer) attempt(ctx context.Context, m *Message) {
+// deliver attempts m, then the endpoint's next messages while each is
+// due at once: a busy endpoint's queue drains without waiting for a poll
+// of every endpoint. It stops taking new messages when ctx ends.
+func (d *Deliverer) deliver(ctx context.Context, m *Message) {
 	defer d.wg.Done()
 	defer d.Wake()
 	defer d.releaseEndpoint(m.EndpointID)
-	ep, err := d.store.EndpointByID(ctx, m.EndpointID)
+	for n := 1; m != nil; n++ {
+		m = d.attempt(ctx, m, n < d.cfg.MaxChain)
+	}
+}
+
+// attempt POSTs m once, records the outcome and, with chain, returns the
+// endpoint's next message, leased, if one is due.
+func (d *Deliverer) attempt(ctx context.Context, m *Message, chain bool) *Message {
+	// The attempt and its record outlive ctx: a node stopping finishes
+	// what it began.
+	run := context.WithoutCancel(ctx)
+	ep, err := d.store.EndpointByID(run, m.EndpointID)
 	if err != nil {
-		return // deleted meanwhile: its messages went with it
+		return nil // deleted meanwhile: its messages went with it
 	}
 	a := &Attempt{ID: newID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
 		N: m.Attempts + 1, At: d.now().UTC()}
-	d.post(ctx, ep, m, a)
+	d.post(run, ep, m, a)
 	o := d.outcome(a)
-	if err := d.store.FinishAttempt(ctx, d.owner, a, o); err != nil && !errors.Is(err, ErrLost) {
-		d.lg.WarnContext(ctx, "webhooks: recording an attempt failed; the message will be attempted again",
-			"message", m.ID, "err", err)
+	var lease *Lease
+	if chain && ctx.Err() == nil {
+		now := d.now()
+		lease = &Lease{Now: now, Until: now.Add(d.leaseFor())}
 	}
+	return d.finish(Finish{Attempt: a, Outcome: o, Next: lease})
 }
+
+// leaseFor is how long a node holds a message: longer than the attempt's
+// own limit, so it never runs out while this node is still attempting.
+func (d *Deliverer) leaseFor() time.Duration { return 2*d.cfg.Timeout + 30*time.Second }
 
 // post sends m to ep and fills a in.
 func (d *Deliverer) post(ctx context.Context, ep *Endpoint, m *Message, a *Attempt) {

@@ -32,6 +32,18 @@
 //     once; receivers deduplicate by webhook-id, the same on every
 //     attempt).
 //
+// The work of dispatch grows with the endpoints, not with their
+// backlogs: a poll finds each enabled endpoint's head with one probe of
+// the (endpoint_id, status, seq, id) index, and the goroutine that
+// finished an attempt leases the endpoint's next message in the
+// transaction that records the attempt (up to Config.MaxChain in a row,
+// then the slot goes back to the oldest due message of any endpoint).
+// Attempts that finish while a record commits are recorded together in
+// the next commit (finish.go), one write transaction for many endpoints.
+//
+// Delivered and failed messages and their attempts are deleted after
+// Config.Retention (7 days), in bounded batches (retention.go).
+//
 // Retries follow Config.Schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
 // 10 h by default) with ±20 % jitter; a 2xx answer delivers, 410 Gone
 // disables the endpoint, anything else (a status, a timeout, a refused

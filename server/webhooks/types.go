@@ -82,6 +82,24 @@ type Outcome struct {
 	Disable string
 }
 
+// Lease is the span a node takes a message for: from Now until Until.
+type Lease struct {
+	Now, Until time.Time
+}
+
+// Finish is one attempt to record (Store.FinishAttempts).
+type Finish struct {
+	Attempt *Attempt
+	Outcome Outcome
+	Next    *Lease // nil: lease nothing
+}
+
+// Finished is what recording a Finish did.
+type Finished struct {
+	Next *Message // the endpoint's next message, leased; nil if none
+	Err  error    // ErrLost, or nil
+}
+
 // ErrLost is returned by Store.FinishAttempt when the message's lease
 // passed to another node (or the message was deleted) meanwhile.
 var ErrLost = errors.New("webhooks: lease lost")
@@ -125,12 +143,20 @@ type Store interface {
 	// LeaseMessage takes the message for owner until `until` unless
 	// another lease holds it; false when it does.
 	LeaseMessage(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
-	// FinishAttempt records a and leaves the message in o, if owner
-	// still holds the lease (ErrLost otherwise).
-	FinishAttempt(ctx context.Context, owner string, a *Attempt, o Outcome) error
+	// FinishAttempts records attempts in one transaction. For each, if
+	// owner still holds the message's lease (Finished.Err is ErrLost
+	// otherwise), it records the Attempt and leaves the message in
+	// Outcome; with Next set it also leases the endpoint's next message
+	// for owner when that message is due at Next.Now. The result has one
+	// entry per Finish; err reports a failure of the whole transaction.
+	FinishAttempts(ctx context.Context, owner string, fs []Finish) ([]Finished, error)
 	// Redeliver makes a message of the endpoint pending and due now with
 	// a fresh retry schedule.
 	Redeliver(ctx context.Context, endpointID, messageID string, now time.Time) error
 	// ListAttempts returns the endpoint's newest attempts first.
 	ListAttempts(ctx context.Context, endpointID string, limit int) ([]*Attempt, error)
+	// PruneDeliveries deletes up to limit delivered or failed messages
+	// queued before `before`, and up to limit attempts made before it;
+	// it returns how many rows went. Pending messages stay.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error)
 }

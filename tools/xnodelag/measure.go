@@ -49,6 +49,28 @@ type client struct {
 	key  string
 }
 
+// raw sends body as JSON to base+/api/v1+path and returns the status and
+// headers of the answer.
+func (c *client) raw(ctx context.Context, base, path string, body any) (int, http.Header, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1"+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header, err
+}
+
 // post sends body as JSON to base+/api/v1+path and decodes the answer
 // into out; it returns the status.
 func (c *client) post(ctx context.Context, base, path string, body, out any) (int, error) {

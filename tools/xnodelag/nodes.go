@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/memoryd/memoryd/internal/pgtest"
+	"github.com/memoryd/memoryd/internal/weaviatetest"
 )
 
 // startLimit bounds a node's start (a cold build is done before).
@@ -27,6 +28,10 @@ type cluster struct {
 	a, b    string
 	key     string
 	logDone []chan struct{}
+	bin, db string
+	dims    int
+	wv      *weaviatetest.Server // when the tool started Weaviate
+	vectors string               // the nodes' --vectors
 }
 
 func startCluster(ctx context.Context, o options) (c *cluster, err error) {
@@ -58,14 +63,24 @@ func startCluster(ctx context.Context, o options) (c *cluster, err error) {
 	if c.key, err = createKey(ctx, bin, db); err != nil {
 		return c, err
 	}
-	// One after the other: both would migrate an empty database at once.
-	if c.a, err = c.startNode(bin, db, "A", o.dims); err != nil {
-		return c, err
+	c.bin, c.db, c.dims, c.vectors = bin, db, o.dims, o.vectors
+	if o.vectors == "weaviate" {
+		if c.wv, err = weaviatetest.Launch(); err != nil {
+			return c, err
+		}
+		c.vectors = "weaviate://" + c.wv.Host() + "?grpc=" + c.wv.GRPCHost()
 	}
-	if c.b, err = c.startNode(bin, db, "B", o.dims); err != nil {
-		return c, err
+	return c, c.startNodes()
+}
+
+// startNodes starts nodes A and B, one after the other: both would
+// migrate an empty database at once.
+func (c *cluster) startNodes() (err error) {
+	if c.a, err = c.startNode(c.bin, c.db, "A", c.dims); err != nil {
+		return err
 	}
-	return c, nil
+	c.b, err = c.startNode(c.bin, c.db, "B", c.dims)
+	return err
 }
 
 func createKey(ctx context.Context, bin, db string) (string, error) {
@@ -84,7 +99,7 @@ func createKey(ctx context.Context, bin, db string) (string, error) {
 // directory.
 func (c *cluster) startNode(bin, db, name string, dims int) (string, error) {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--embedder", "hash",
-		"--hash-dims", fmt.Sprint(dims), "--log-format", "json", "--log-level", "info")
+		"--hash-dims", fmt.Sprint(dims), "--log-format", "json", "--log-level", "info", "--vectors", c.vectors)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "MEMORYD_") {
@@ -134,13 +149,22 @@ func scanLog(r io.Reader, addr chan<- string) {
 	}
 }
 
-func (c *cluster) stop() {
+// stopNodes stops the nodes (interrupt, as an operator would).
+func (c *cluster) stopNodes() {
 	for _, n := range c.nodes {
 		_ = n.Process.Signal(os.Interrupt)
 	}
 	for i, n := range c.nodes {
 		_ = n.Wait()
 		<-c.logDone[i]
+	}
+	c.nodes, c.logDone = nil, nil
+}
+
+func (c *cluster) stop() {
+	c.stopNodes()
+	if c.wv != nil {
+		c.wv.Stop()
 	}
 	if c.pg != nil {
 		c.pg.Stop()

@@ -24,6 +24,8 @@ commands:
   keys create|list|revoke ...   manage API keys (memoryd keys -h)
   mcp [flags]                   serve the memory tools to an agent over MCP on stdio (memoryd mcp -h)
   reindex [flags]               rewrite the Weaviate index from the database (memoryd reindex -h)
+  export [flags]                write a workspace's memories as NDJSON on stdout (memoryd export -h)
+  import [flags]                store NDJSON memories (an export) in a workspace (memoryd import -h)
   version                       print the version
   help [command]                print this help, or a command's`
 
@@ -70,6 +72,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runMCP(ctx, args[1:], os.Stdin, stdout, stderr)
 	case cmd == "reindex":
 		return app.RunReindex(ctx, args[1:], stdout, stderr)
+	case cmd == "export":
+		return app.RunExport(ctx, args[1:], stdout, stderr)
+	case cmd == "import":
+		return app.RunImport(ctx, args[1:], os.Stdin, stdout, stderr)
 	}
 	return &app.UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Usage: usage}
 }
@@ -92,6 +98,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 	case "reindex":
 		app.PrintReindexUsage(stdout)
 		return nil
+	case "export", "import":
+		return dispatch(context.Background(), []string{args[0], "-h"}, stdout, stderr)
 	}
 	return &app.UsageError{Err: fmt.Errorf("unknown help topic %q", args[0]), Usage: usage}
 }

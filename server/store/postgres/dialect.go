@@ -38,7 +38,15 @@ func (dialect) KeywordMatch(q *bun.SelectQuery, words []string) *bun.SelectQuery
 // and Unreachable otherwise, as are class 08 (connection exceptions) and
 // the server shutting down or starting (57P01-57P03). An error with no
 // SQLSTATE from the connection (refused, reset, closed) is Unreachable.
+//
+// A connection that could not be made (the dial, or the host's name
+// lookup, failed or timed out) is Unreachable even when it ran out of
+// time: Go reports the driver's dial timeout as context.DeadlineExceeded,
+// but it is the database that did not answer, not the caller's limit.
 func (dialect) Classify(err error) sqlstore.Failure {
+	if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" {
+		return sqlstore.Unreachable
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return sqlstore.Other // the caller's limit, not the database's state
 	}

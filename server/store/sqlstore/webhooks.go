@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -286,15 +287,20 @@ const messageColumns = "m.id, m.endpoint_id, m.seq, m.type, m.body, m.status, m.
 // due and not leased.
 func (b *Base) DueMessages(ctx context.Context, now time.Time, limit int) ([]*webhooks.Message, error) {
 	at := Micros(now)
-	rows, err := b.R.QueryContext(ctx, `SELECT `+messageColumns+` FROM webhook_messages m
-JOIN webhook_endpoints e ON e.id = m.endpoint_id AND e.enabled = 1
-WHERE m.status = 'pending' AND m.next_at <= ? AND m.lease_until <= ?
-AND NOT EXISTS (SELECT 1 FROM webhook_messages p WHERE p.endpoint_id = m.endpoint_id AND p.status = 'pending'
-	AND (p.seq < m.seq OR (p.seq = m.seq AND p.id < m.id)))
+	// One probe of webhook_messages_queue per enabled endpoint finds its
+	// head: the work grows with the endpoints, never with their backlogs.
+	rows, err := b.R.QueryContext(ctx, `SELECT `+messageColumns+` FROM webhook_endpoints e
+JOIN webhook_messages m ON m.id = (SELECT p.id FROM webhook_messages p
+	WHERE p.endpoint_id = e.id AND p.status = 'pending' ORDER BY p.seq, p.id LIMIT 1)
+WHERE e.enabled = 1 AND m.next_at <= ? AND m.lease_until <= ?
 ORDER BY m.next_at LIMIT ?`, at, at, limit)
 	if err != nil {
 		return nil, b.Fail(fmt.Errorf("store: due webhook messages: %w", err))
 	}
+	return scanMessages(rows)
+}
+
+func scanMessages(rows *sql.Rows) ([]*webhooks.Message, error) {
 	defer rows.Close()
 	var out []*webhooks.Message
 	for rows.Next() {
@@ -321,36 +327,75 @@ WHERE id = ? AND status = 'pending' AND lease_until <= ?`, owner, Micros(until),
 	return n == 1, nil
 }
 
-// FinishAttempt records the attempt and the message's new state.
-func (b *Base) FinishAttempt(ctx context.Context, owner string, a *webhooks.Attempt, o webhooks.Outcome) error {
+// FinishAttempts records the attempts and their messages' new states in
+// one transaction (one commit for many endpoints' attempts), leasing each
+// endpoint's next message when asked to.
+func (b *Base) FinishAttempts(ctx context.Context, owner string, fs []webhooks.Finish) ([]webhooks.Finished, error) {
+	out := make([]webhooks.Finished, len(fs))
 	err := b.W.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_messages SET status = ?, attempts = ?, next_at = ?, lease_owner = '', lease_until = 0
-WHERE id = ? AND lease_owner = ?`, o.Status, a.N, Micros(o.NextAt), a.MessageID, owner)
-		if err != nil {
-			return err
+		clear(out)
+		for i, f := range fs {
+			err := finish(ctx, tx, owner, f.Attempt, f.Outcome)
+			if errors.Is(err, webhooks.ErrLost) {
+				out[i].Err = err // this one wrote nothing; the others go on
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if f.Next != nil && f.Outcome.Disable == "" {
+				if out[i].Next, err = leaseHead(ctx, tx, f.Attempt.EndpointID, owner, f.Next); err != nil {
+					return err
+				}
+			}
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return webhooks.ErrLost
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO webhook_attempts (id, endpoint_id, message_id, event_type, attempt, attempted_at,
-status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.EndpointID, a.MessageID, a.EventType, a.N, Micros(a.At), a.StatusCode, a.Latency.Microseconds(),
-			a.Error, a.ResponseBody)
-		if err != nil || o.Disable == "" {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
-			o.Disable, Micros(a.At), a.EndpointID)
-		return err
+		return nil
 	})
-	if errors.Is(err, webhooks.ErrLost) {
-		return err
-	}
 	if err != nil {
-		return b.Fail(fmt.Errorf("store: finish webhook attempt: %w", err))
+		return nil, b.Fail(fmt.Errorf("store: finish webhook attempts: %w", err))
 	}
 	b.Wrote()
-	return nil
+	return out, nil
+}
+
+func finish(ctx context.Context, tx bun.Tx, owner string, a *webhooks.Attempt, o webhooks.Outcome) error {
+	res, err := tx.ExecContext(ctx, `UPDATE webhook_messages SET status = ?, attempts = ?, next_at = ?, lease_owner = '', lease_until = 0
+WHERE id = ? AND lease_owner = ?`, o.Status, a.N, Micros(o.NextAt), a.MessageID, owner)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return webhooks.ErrLost
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO webhook_attempts (id, endpoint_id, message_id, event_type, attempt, attempted_at,
+status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.EndpointID, a.MessageID, a.EventType, a.N, Micros(a.At), a.StatusCode, a.Latency.Microseconds(),
+		a.Error, a.ResponseBody)
+	if err != nil || o.Disable == "" {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
+		o.Disable, Micros(a.At), a.EndpointID)
+	return err
+}
+
+// leaseHead leases the endpoint's oldest pending message if it is due and
+// free. The row's own status and lease are checked by the UPDATE, so a
+// node that raced here first wins and this one gets nothing.
+func leaseHead(ctx context.Context, tx bun.Tx, endpointID, owner string, l *webhooks.Lease) (*webhooks.Message, error) {
+	at := Micros(l.Now)
+	rows, err := tx.QueryContext(ctx, `UPDATE webhook_messages SET lease_owner = ?, lease_until = ?
+WHERE id = (SELECT p.id FROM webhook_messages p WHERE p.endpoint_id = ? AND p.status = 'pending' ORDER BY p.seq, p.id LIMIT 1)
+AND status = 'pending' AND next_at <= ? AND lease_until <= ?
+RETURNING `+strings.ReplaceAll(messageColumns, "m.", ""), owner, Micros(l.Until), endpointID, at, at)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := scanMessages(rows)
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return ms[0], nil
 }
 
 // Redeliver makes the message pending and due now, with a fresh schedule.
@@ -383,4 +428,29 @@ latency_us, error, response_body FROM webhook_attempts WHERE endpoint_id = ? ORD
 		out = append(out, &a)
 	}
 	return out, rows.Err()
+}
+
+// PruneDeliveries deletes up to limit finished messages queued before
+// `before` and up to limit attempts made before it. Bounded deletes keep
+// each transaction short beside the writes of the API.
+func (b *Base) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
+	at := Micros(before)
+	var n int64
+	for _, q := range []string{
+		`DELETE FROM webhook_messages WHERE id IN (SELECT id FROM webhook_messages
+WHERE created_at < ? AND status <> 'pending' ORDER BY created_at LIMIT ?)`,
+		`DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts
+WHERE attempted_at < ? ORDER BY attempted_at LIMIT ?)`,
+	} {
+		res, err := b.W.ExecContext(ctx, q, at, limit)
+		if err != nil {
+			return n, b.Fail(fmt.Errorf("store: prune webhook deliveries: %w", err))
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	if n > 0 {
+		b.Wrote()
+	}
+	return n, nil
 }

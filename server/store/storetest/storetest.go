@@ -57,6 +57,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"ListenWakesOnAppend", testListen},
 		{"ExtraEventsShareTheChange", testWithEvents},
 		{"Webhooks", testWebhooks},
+		{"Bulk", testBulk},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })

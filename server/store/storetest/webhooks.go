@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -114,10 +115,10 @@ func testWebhooks(t *testing.T, open Opener) {
 	}
 	a := &webhooks.Attempt{ID: "att_1", EndpointID: "wh_1", MessageID: due[0].ID, EventType: "memory.created", N: 1,
 		At: now, StatusCode: 500, Latency: 3 * time.Millisecond, ResponseBody: "oops"}
-	if err := s.FinishAttempt(ctx, "n2", a, webhooks.Outcome{Status: webhooks.StatusDelivered}); !errors.Is(err, webhooks.ErrLost) {
+	if _, err := finishOne(s, "n2", a, webhooks.Outcome{Status: webhooks.StatusDelivered}, nil); !errors.Is(err, webhooks.ErrLost) {
 		t.Fatalf("finish without the lease: %v", err)
 	}
-	if err := s.FinishAttempt(ctx, "n1", a, webhooks.Outcome{Status: webhooks.StatusPending, NextAt: now.Add(time.Hour)}); err != nil {
+	if _, err := finishOne(s, "n1", a, webhooks.Outcome{Status: webhooks.StatusPending, NextAt: now.Add(time.Hour)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.DueMessages(ctx, now, 10); len(due) != 0 {
@@ -136,7 +137,7 @@ func testWebhooks(t *testing.T, open Opener) {
 	}
 	s.LeaseMessage(ctx, due[0].ID, "n1", now, now.Add(time.Minute))
 	gone := &webhooks.Attempt{ID: "att_2", EndpointID: "wh_1", MessageID: due[0].ID, EventType: "memory.created", N: 1, At: now, StatusCode: 410}
-	if err := s.FinishAttempt(ctx, "n1", gone, webhooks.Outcome{Status: webhooks.StatusFailed, Disable: "gone"}); err != nil {
+	if _, err := finishOne(s, "n1", gone, webhooks.Outcome{Status: webhooks.StatusFailed, Disable: "gone"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.GetEndpoint(ctx, "a", "wh_1"); got.Enabled || got.DisabledReason != "gone" {
@@ -151,4 +152,151 @@ func testWebhooks(t *testing.T, open Opener) {
 	if atts, _ := s.ListAttempts(ctx, "wh_1", 10); len(atts) != 0 {
 		t.Fatal("attempts outlive their endpoint")
 	}
+	t.Run("Queue", func(t *testing.T) { testWebhookQueue(t, s) })
+	t.Run("Retention", func(t *testing.T) { testWebhookRetention(t, s) })
+}
+
+// testWebhookRetention: pruning deletes finished messages and attempts
+// older than the cut, a bounded batch at a time, and keeps pending
+// messages whatever their age.
+func testWebhookRetention(t *testing.T, s Store) {
+	ctx := context.Background()
+	ep := &webhooks.Endpoint{ID: "wh_r", Workspace: "r", URL: "https://example.com/h", Events: []string{"memory.created"},
+		Enabled: true, Secret: "whsec_AAAA", CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	defer s.DeleteEndpoint(ctx, "r", "wh_r")
+	cut := t0.Add(24 * time.Hour)
+	old, recent := t0, cut.Add(time.Hour)
+	msgs := []struct {
+		id     string
+		status string
+		at     time.Time
+	}{
+		{"old-delivered", webhooks.StatusDelivered, old}, {"old-failed", webhooks.StatusFailed, old},
+		{"old-delivered-2", webhooks.StatusDelivered, old}, {"old-pending", webhooks.StatusPending, old},
+		{"new-delivered", webhooks.StatusDelivered, recent},
+	}
+	for i, m := range msgs {
+		err := s.EnqueueMessage(ctx, &webhooks.Message{ID: m.id, EndpointID: "wh_r", Seq: int64(i + 1), Type: "memory.created",
+			Body: []byte(`{}`), Status: m.status, NextAt: m.at, CreatedAt: m.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Attempts are recorded through leases, as the deliverer records them.
+	for i, at := range []time.Time{old, old, recent} {
+		id := fmt.Sprintf("r%d", i)
+		if err := s.EnqueueMessage(ctx, &webhooks.Message{ID: id, EndpointID: "wh_r", Seq: int64(100 + i), Type: "memory.created",
+			Body: []byte(`{}`), Status: webhooks.StatusPending, NextAt: at, CreatedAt: recent}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.LeaseMessage(ctx, id, "n1", at, at.Add(time.Minute)); !ok || err != nil {
+			t.Fatalf("lease %s: %v %v", id, ok, err)
+		}
+		a := &webhooks.Attempt{ID: "att_" + id, EndpointID: "wh_r", MessageID: id, EventType: "memory.created", N: 1, At: at, StatusCode: 204}
+		if _, err := finishOne(s, "n1", a, webhooks.Outcome{Status: webhooks.StatusDelivered}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.PruneDeliveries(ctx, cut, 2); err != nil || n != 4 {
+		t.Fatalf("first bounded prune deleted %d (%v), want 2 messages and 2 attempts", n, err)
+	}
+	if n, err := s.PruneDeliveries(ctx, cut, 2); err != nil || n != 1 {
+		t.Fatalf("second prune deleted %d (%v), want the last old finished message", n, err)
+	}
+	if atts, _ := s.ListAttempts(ctx, "wh_r", 10); len(atts) != 1 || atts[0].ID != "att_r2" {
+		t.Fatalf("attempts after pruning: %+v, want only att_r2", atts)
+	}
+	for _, id := range []string{"old-pending", "new-delivered"} {
+		if err := s.Redeliver(ctx, "wh_r", id, cut); err != nil {
+			t.Errorf("%s is gone after pruning: %v", id, err)
+		}
+	}
+	for _, id := range []string{"old-delivered", "old-failed", "old-delivered-2"} {
+		if err := s.Redeliver(ctx, "wh_r", id, cut); !errors.Is(err, memoryd.ErrNotFound) {
+			t.Errorf("%s outlived the retention: %v", id, err)
+		}
+	}
+}
+
+// testWebhookQueue: each endpoint's queue head is due on its own, and
+// finishing an attempt can lease the endpoint's next message in order.
+func testWebhookQueue(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Minute)
+	for _, id := range []string{"wh_q1", "wh_q2"} {
+		ep := &webhooks.Endpoint{ID: id, Workspace: "q", URL: "https://example.com/h", Events: []string{"memory.created"},
+			Enabled: true, Secret: "whsec_AAAA", CreatedAt: t0, UpdatedAt: t0}
+		if err := s.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		for seq := int64(3); seq >= 1; seq-- {
+			m := &webhooks.Message{ID: fmt.Sprintf("%s.%d", id, seq), EndpointID: id, Seq: seq, Type: "memory.created",
+				Body: []byte(`{}`), Status: webhooks.StatusPending, NextAt: t0, CreatedAt: t0}
+			if err := s.EnqueueMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	due, err := s.DueMessages(ctx, now, 10)
+	if err != nil || len(due) != 2 || due[0].Seq != 1 || due[1].Seq != 1 {
+		t.Fatalf("due: each endpoint's seq 1, got %+v %v", due, err)
+	}
+	for i := range due {
+		if ok, err := s.LeaseMessage(ctx, due[i].ID, "n1", now, now.Add(time.Minute)); !ok || err != nil {
+			t.Fatalf("lease %s: %v %v", due[i].ID, ok, err)
+		}
+	}
+	if due, _ := s.DueMessages(ctx, now, 10); len(due) != 0 {
+		t.Fatalf("leased heads leave nothing due, got %+v", due)
+	}
+	lease := &webhooks.Lease{Now: now, Until: now.Add(time.Minute)}
+	a := &webhooks.Attempt{ID: "att_q1", EndpointID: "wh_q1", MessageID: "wh_q1.1", EventType: "memory.created", N: 1,
+		At: now, StatusCode: 204}
+	next, err := finishOne(s, "n1", a, webhooks.Outcome{Status: webhooks.StatusDelivered}, lease)
+	if err != nil || next == nil || next.ID != "wh_q1.2" {
+		t.Fatalf("finish with a lease: next %+v, %v; want wh_q1.2", next, err)
+	}
+	if ok, _ := s.LeaseMessage(ctx, next.ID, "n2", now, now.Add(time.Minute)); ok {
+		t.Fatal("another node leased the message handed on with the finished attempt")
+	}
+	a = &webhooks.Attempt{ID: "att_q2", EndpointID: "wh_q1", MessageID: "wh_q1.2", EventType: "memory.created", N: 1,
+		At: now, StatusCode: 500}
+	next, err = finishOne(s, "n1", a, webhooks.Outcome{Status: webhooks.StatusPending, NextAt: now.Add(time.Hour)}, lease)
+	if err != nil || next != nil {
+		t.Fatalf("a retry later keeps the queue's head: next %+v, %v", next, err)
+	}
+	if due, _ := s.DueMessages(ctx, now.Add(2*time.Hour), 10); len(due) != 2 || due[0].ID != "wh_q2.1" || due[1].ID != "wh_q1.2" {
+		t.Fatalf("after the retry delay and the lease: %+v, want wh_q2.1 (lease ran out) and wh_q1.2", due)
+	}
+	// One batch: an attempt whose lease is gone fails alone.
+	res, err := s.FinishAttempts(ctx, "n1", []webhooks.Finish{
+		{Attempt: &webhooks.Attempt{ID: "att_q3", EndpointID: "wh_q1", MessageID: "wh_q1.2", N: 2, At: now, StatusCode: 204},
+			Outcome: webhooks.Outcome{Status: webhooks.StatusDelivered}, Next: lease},
+		{Attempt: &webhooks.Attempt{ID: "att_q4", EndpointID: "wh_q2", MessageID: "wh_q2.1", N: 1, At: now, StatusCode: 204},
+			Outcome: webhooks.Outcome{Status: webhooks.StatusDelivered}, Next: lease},
+	})
+	if err != nil || len(res) != 2 || !errors.Is(res[0].Err, webhooks.ErrLost) || res[1].Err != nil || res[1].Next == nil ||
+		res[1].Next.ID != "wh_q2.2" {
+		t.Fatalf("batch: %+v %v; want ErrLost for wh_q1.2 (not leased) and wh_q2.2 next", res, err)
+	}
+	if atts, _ := s.ListAttempts(ctx, "wh_q2", 10); len(atts) != 1 || atts[0].ID != "att_q4" {
+		t.Fatalf("the batch's good attempt was not recorded: %+v", atts)
+	}
+	for _, id := range []string{"wh_q1", "wh_q2"} {
+		if err := s.DeleteEndpoint(ctx, "q", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// finishOne records one attempt through FinishAttempts.
+func finishOne(s Store, owner string, a *webhooks.Attempt, o webhooks.Outcome, next *webhooks.Lease) (*webhooks.Message, error) {
+	res, err := s.FinishAttempts(context.Background(), owner, []webhooks.Finish{{Attempt: a, Outcome: o, Next: next}})
+	if err != nil {
+		return nil, err
+	}
+	return res[0].Next, res[0].Err
 }

@@ -16,6 +16,20 @@ func dot(a, b []float32) float32 {
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
 
+// dot8 is the dot product of two int8 codes (quantize.go).
+func dot8(a, b []int8) int32 {
+	n := len(a) &^ 15
+	if !useAVX2 || n == 0 {
+		return dot8Generic(a, b)
+	}
+	b = b[:len(a)]
+	s := dot8AVX2(&a[0], &b[0], n)
+	return s + dot8Generic(a[n:], b[n:])
+}
+
+//go:noescape
+func dot8AVX2(a, b *int8, n int) int32
+
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 
 func xgetbv() (eax, edx uint32)
@@ -38,4 +52,4 @@ func hasAVX2FMA() bool {
 }
 
 //go:noescape
-func prefetch(p *float32)
+func prefetch8(p *int8)

@@ -159,7 +159,8 @@ func (g *graph) insert(s *space, q int32) {
 		cur = g.greedy(s, sc, v, cur, l)
 	}
 	for l := min(level, top); l >= 0; l-- {
-		found := g.searchLayer(s, sc, v, cur, g.efc, l, nil)
+		found := g.searchLayer(s, sc, s.code(q), cur, g.efc, l, nil)
+		s.rescore(v, found)
 		cur = found[0]
 		cands := g.preferLive(s, sc, found, q)
 		nb := g.selectNeighbours(s, cands, g.m, &sc.sel)
@@ -319,10 +320,13 @@ func (g *graph) greedy(s *space, sc *scratch, v []float32, cur item, l int) item
 
 // searchLayer is HNSW's best-first search of one level from entry,
 // keeping the ef best nodes accepted by ok (every node when ok is nil).
+// It scores by int8 codes (quantize.go): a visited node is a cache miss,
+// and its code is a quarter of its vector's bytes. Callers re-score the
+// result exactly (space.rescore).
 // Rejected nodes are still expanded, so filters and tombstones do not cut
 // the graph; the search runs on until ef accepted nodes bound it. The
 // result, best first, lives in sc.out.
-func (g *graph) searchLayer(s *space, sc *scratch, v []float32, entry item, ef, l int, ok func(int32) bool) []item {
+func (g *graph) searchLayer(s *space, sc *scratch, v coded, entry item, ef, l int, ok func(int32) bool) []item {
 	sc.visit.reset()
 	sc.visit.mark(entry.slot)
 	cand := sc.cand[:0]
@@ -344,11 +348,11 @@ func (g *graph) searchLayer(s *space, sc *scratch, v []float32, entry item, ef, 
 		for _, n := range sc.nb {
 			if !sc.visit.mark(n) {
 				fresh = append(fresh, n)
-				prefetch(&s.vec(n)[0])
+				prefetch8(&s.codes.row(n)[0])
 			}
 		}
 		for _, n := range fresh {
-			sim := dot(v, s.vec(n))
+			sim := s.sim8(v, n)
 			if len(res) >= ef && sim <= res.top().sim {
 				continue
 			}

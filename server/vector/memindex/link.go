@@ -15,9 +15,9 @@ const (
 	linkChunk = 4
 	// rebuildPoll is how often a linker idled by a rebuild looks again.
 	rebuildPoll = 10 * time.Millisecond
-	// writesPause is how long without a write makes the linker stop
-	// holding back: the burst it made room for is over, and until the
-	// tail is linked every search pays for scanning it.
+	// writesPause is how long without a write or a search makes the
+	// linker stop holding back: the burst it made room for is over, and
+	// no request waits for the CPU it would take.
 	writesPause = time.Second
 )
 
@@ -32,10 +32,10 @@ func (s *space) startLinker() {
 }
 
 // link is the linker: it links the tail in slot order until it is empty,
-// then exits (an idle workspace keeps no goroutine). While writes keep
-// coming it spends at most cfg.duty(tail) of one core: after each
-// linkSlice of work it sleeps long enough to make up the ratio; once
-// writes pause it links flat out. Wall time stands in for CPU time, so
+// then exits (an idle workspace keeps no goroutine). While writes or
+// searches keep coming it spends at most cfg.duty(tail) of one core:
+// after each linkSlice of work it sleeps long enough to make up the
+// ratio; once both pause it links flat out. Wall time stands in for CPU time, so
 // on a loaded machine it links even less, which is the right direction.
 func (s *space) link() {
 	var worked time.Duration
@@ -55,7 +55,7 @@ func (s *space) link() {
 			continue
 		}
 		duty := s.cfg.duty(tail)
-		if time.Since(time.Unix(0, s.lastWrite.Load())) > writesPause {
+		if s.idle() {
 			duty = 1
 		}
 		if duty >= 1 {
@@ -70,6 +70,18 @@ func (s *space) link() {
 			worked = 0
 		}
 	}
+}
+
+// idle reports whether neither writes nor searches came in the last
+// writesPause. While searches keep coming the linker keeps to its duty:
+// running flat out would take a core from them for what is only a small
+// saving per search (the coded tail scan reads 1 byte a dimension):
+// under a steady stream of searches that core is what they would queue
+// for.
+func (s *space) idle() bool {
+	now := time.Now()
+	return now.Sub(time.Unix(0, s.lastWrite.Load())) > writesPause &&
+		now.Sub(time.Unix(0, s.lastSearch.Load())) > writesPause
 }
 
 // tailState returns the number of slots waiting to be linked (0 in exact

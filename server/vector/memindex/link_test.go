@@ -43,7 +43,7 @@ func TestTailFoundAtOnce(t *testing.T) {
 	for _, paused := range []bool{true, false} {
 		name := map[bool]string{true: "paused", false: "running"}[paused]
 		t.Run(name, func(t *testing.T) {
-			x := New(WithExactBelow(500))
+			x := New(WithExactBelow(500), WithHNSW(0, 0, 128))
 			vecs := clustered(70, 1000+tailN, 64, 60, 0.6)
 			load(t, x, "w", vecs[:1000])
 			x.wait()
@@ -180,7 +180,7 @@ func checkLive(t *testing.T, x *Index, want map[string][]float32, orig [][]float
 	queries := clustered(73, 50, len(orig[0]), 40, 0.6)
 	for _, q := range queries {
 		s.mu.RLock()
-		hits := s.graphSearch(unit(q), 10, keep) // the merged path, whatever the planner says
+		hits := s.graphSearch(unit(q), 10, s.cfg.efSearch, keep) // the merged path, whatever the planner says
 		s.mu.RUnlock()
 		if len(hits) != 10 || slices.ContainsFunc(hits, func(h memoryd.Scored) bool { return !keep(h.ID) }) {
 			t.Fatalf("filtered: %v", hits)
@@ -266,6 +266,31 @@ func TestDuty(t *testing.T) {
 	c.hurry.Add(1)
 	if c.duty(0) != 1 {
 		t.Error("hurry: want full speed")
+	}
+}
+
+// The linker runs flat out only once both writes and searches have
+// paused: a search keeps it to its duty as a write does.
+func TestIdleNeedsNoWritesNorSearches(t *testing.T) {
+	x := New()
+	load(t, x, "w", clustered(3, 10, 8, 2, 0.6))
+	s := x.space("w", false)
+	long := time.Now().Add(-2 * writesPause).UnixNano()
+	s.lastWrite.Store(long)
+	s.lastSearch.Store(long)
+	if !s.idle() {
+		t.Fatal("no writes nor searches for 2 pauses: want idle")
+	}
+	mustSearch(t, x, "w", clustered(4, 1, 8, 2, 0.6)[0], 3, nil)
+	if s.idle() {
+		t.Fatal("just searched: want busy")
+	}
+	s.lastSearch.Store(long)
+	if err := x.Upsert("w", "new", clustered(5, 1, 8, 2, 0.6)[0]); err != nil {
+		t.Fatal(err)
+	}
+	if s.idle() {
+		t.Fatal("just written: want busy")
 	}
 }
 

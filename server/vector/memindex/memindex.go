@@ -2,7 +2,10 @@
 //
 // Per workspace, vectors are held normalised in flat []float32 chunks of
 // 1024 (rows.go) and scores are cosine similarities (dot products of unit
-// vectors, AVX2 on amd64). Workspaces under WithExactBelow vectors
+// vectors, AVX2 on amd64). Each vector also has an 8-bit code that graph
+// walks and scans rank by, re-ranking what they keep exactly
+// (quantize.go). A search's breadth is per index (WithHNSW) or per query
+// (SearchEf), ExactEf for an exact scan. Workspaces under WithExactBelow vectors
 // (default 2000) are scanned exactly; larger ones keep an HNSW graph
 // (int32 links, level 0 in flat chunks too). Filters are applied inside the search, not by
 // over-fetching: the graph search expands rejected nodes but only ranks
@@ -92,6 +95,17 @@ func (x *Index) Delete(workspace, id string) error {
 // first. allow, when non-nil, restricts the candidates: it is applied
 // while searching, so k allowed hits come back whenever k exist.
 func (x *Index) Search(workspace string, query []float32, k int, allow func(id string) bool) ([]memoryd.Scored, error) {
+	return x.SearchEf(workspace, query, k, 0, allow)
+}
+
+// SearchEf is Search with this query's accuracy: ef > 0 is the number of
+// candidates the graph search explores (more finds more of the true
+// nearest neighbours, for more time), 0 the index's default (WithHNSW),
+// and ExactEf an exact scan of every vector.
+func (x *Index) SearchEf(workspace string, query []float32, k, ef int, allow func(id string) bool) ([]memoryd.Scored, error) {
+	if ef < 0 && ef != ExactEf {
+		return nil, memoryd.Errorf(memoryd.EINVALID, "search breadth %d is negative", ef)
+	}
 	q, err := normalized(query, "query vector")
 	if err != nil {
 		return nil, err
@@ -100,7 +114,7 @@ func (x *Index) Search(workspace string, query []float32, k int, allow func(id s
 	if s == nil || k <= 0 {
 		return []memoryd.Scored{}, nil
 	}
-	return s.search(q, k, allow)
+	return s.search(q, k, ef, allow)
 }
 
 // SearchIDs ranks only the given ids (unknown ones are ignored) exactly;

@@ -81,7 +81,7 @@ func TestHNSWRecall(t *testing.T) {
 	if raceEnabled {
 		t.Skip("measures recall only; too slow under -race")
 	}
-	x := New()
+	x := New(WithHNSW(0, 0, 128)) // a breadth the graph search is used at, at this size
 	all := clustered(3, 5200, 64, 100, 0.6)
 	vecs, queries := all[:5000], all[5000:]
 	load(t, x, "w", vecs)
@@ -337,7 +337,7 @@ func TestFilteredGraphSearch(t *testing.T) {
 		var recall float64
 		for _, q := range queries {
 			s.mu.RLock()
-			hits := s.graphSearch(unit(q), 10, keep)
+			hits := s.graphSearch(unit(q), 10, s.cfg.efSearch, keep)
 			s.mu.RUnlock()
 			if len(hits) != 10 {
 				t.Fatalf("1 in %d: %d hits", every, len(hits))
@@ -362,7 +362,7 @@ func TestFilteredGraphSearch(t *testing.T) {
 // TestPlanner: the exact scan is chosen for small workspaces and selective
 // filters, the graph otherwise.
 func TestPlanner(t *testing.T) {
-	x := New(WithExactBelow(100))
+	x := New(WithExactBelow(100), WithHNSW(0, 0, 128))
 	load(t, x, "w", clustered(61, 5000, 8, 20, 0.6))
 	x.wait()
 	s := x.space("w", false)
@@ -377,7 +377,7 @@ func TestPlanner(t *testing.T) {
 			allow = func(id string) bool { return mustAtoi(id)%c.every == 0 }
 		}
 		s.mu.RLock()
-		got := s.preferExact(c.k, allow)
+		got := s.preferExact(c.k, s.cfg.efSearch, allow)
 		s.mu.RUnlock()
 		if got != c.exact {
 			t.Errorf("1 in %d, k=%d: exact %v, want %v", c.every, c.k, got, c.exact)

@@ -5,22 +5,25 @@ import (
 	"sync/atomic"
 )
 
-// Defaults, chosen with the probes behind memindex_bench_test.go on 100k
-// 512-d vectors. On tidy clustered data every setting reaches recall 1.0;
-// on harder data (overlapping clusters in a 48-d latent space) M=16
-// needed ef=200 for recall@10 0.96 while M=24 gets 0.967 at ef=128 for
-// less search time, at ~35% more build CPU. efConstruction beyond 128
-// bought almost no recall for its build cost; below it
-// (BenchmarkEfConstruction, hard 100k, one run each on a shared machine)
-// efc=96 gave recall 0.970 for -7% build CPU and efc=64 0.962 for -34%,
-// but with query p99 at 2.5 and 3.7 ms against 2.0 ms of CPU. With
-// linking off the write path, build CPU no longer delays writes, while
-// query time is paid on every search: 128 stays.
+// Defaults, chosen with the probes behind memindex_bench_test.go and
+// overlap_bench_test.go on 100k 512-d vectors. On tidy clustered data
+// every setting reaches recall 1.0, and on overlapping clusters in a
+// low-dimensional latent space M=24 and efConstruction=128 reach 0.96 at
+// a search breadth of 128. Embeddings can be much harder: with thousands
+// of small overlapping clusters in the full 512 dimensions
+// (BenchmarkOverlap) a query's true top-10 mixes its few cluster mates
+// with near-misses from anywhere, which no graph reaches cheaply, and
+// ef=128 finds only ~0.86 of them. The default breadth is set for that
+// data (recall@10 >= 0.95; the exact scan is the ceiling), and
+// WithHNSW's efSearch or Index.SearchEf trade it back for speed where the
+// data is easier. A larger M (32, efConstruction 200) reaches 0.95 at
+// half the breadth, but doubles the linker's CPU per vector, which every
+// write pays for in the background.
 const (
 	DefaultExactBelow     = 2000
 	DefaultM              = 24
 	DefaultEfConstruction = 128
-	DefaultEfSearch       = 128
+	DefaultEfSearch       = 768
 
 	// Background linking (link.go). Upserts store vectors unlinked and a
 	// per-workspace goroutine links them into the graph; searches scan the
@@ -35,7 +38,8 @@ const (
 	// burst and draining the tail after it ends (16k at ~1 ms each: about
 	// a minute). As the tail grows its scan cost grows with it (measured
 	// at 100k 512-d: a 5k tail added 0.3 ms to the 0.5 ms median search, a
-	// 20k tail 1.5 ms, ~75 ns a vector), so the duty rises linearly to a
+	// 20k tail 1.5 ms, ~75 ns a vector, with full vectors; the scan now
+	// reads 8-bit codes, a quarter of the bytes), so the duty rises linearly to a
 	// full core at DefaultLinkFastTail, where a search scans ~4 ms of tail;
 	// from there on the linker runs flat out, on all cores but one (on 2
 	// cores, one). The tails are that long because linking competes with
@@ -55,6 +59,11 @@ const (
 	// minTombstones keeps tiny graphs from rebuilding on every delete.
 	minTombstones = 64
 )
+
+// ExactEf, as a search's breadth (Index.SearchEf, WithHNSW), ranks every
+// vector exactly instead of searching the graph: recall 1 at the cost of
+// a full scan.
+const ExactEf = -1
 
 type config struct {
 	exactBelow     int
@@ -89,7 +98,8 @@ func WithExactBelow(n int) Option {
 
 // WithHNSW sets the graph's degree M (level 0 keeps 2*M links), the
 // construction breadth and the default search breadth (a search explores
-// max(k, efSearch) candidates). Values <= 0 keep the defaults.
+// max(k, efSearch) candidates; ExactEf makes every search exact). Values
+// <= 0 keep the defaults.
 func WithHNSW(m, efConstruction, efSearch int) Option {
 	return func(c *config) {
 		if m > 1 {
@@ -98,7 +108,7 @@ func WithHNSW(m, efConstruction, efSearch int) Option {
 		if efConstruction > 0 {
 			c.efConstruction = efConstruction
 		}
-		if efSearch > 0 {
+		if efSearch > 0 || efSearch == ExactEf {
 			c.efSearch = efSearch
 		}
 	}

@@ -138,6 +138,7 @@ func (s *space) snapshot() *space {
 	ns.private = true
 	ns.dim = s.dim
 	ns.vecs = rows[float32]{width: s.dim}
+	ns.codes = rows[int8]{width: s.dim}
 	ns.byID = make(map[string]int32, live)
 	ns.resize(max(live*5/4, 64))
 	n := s.n.Load()
@@ -196,6 +197,7 @@ func (ns *space) apply(ops []op) {
 // adopt takes over a rebuilt copy's contents; mu held exclusively.
 func (s *space) adopt(ns *space) {
 	s.byID, s.ids, s.vecs, s.states = ns.byID, ns.ids, ns.vecs, ns.states
+	s.codes, s.scales = ns.codes, ns.scales
 	s.dim, s.dead, s.graph = ns.dim, ns.dead, ns.graph
 	s.n.Store(ns.n.Load())
 	s.linked.Store(ns.linked.Load())

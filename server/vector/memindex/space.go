@@ -54,13 +54,17 @@ type space struct {
 	// once the slots below it are fully linked.
 	n      atomic.Int32
 	linked atomic.Int32
-	// lastWrite is when the space last took a write (unix nanoseconds):
-	// the linker holds back only while writes keep coming.
-	lastWrite atomic.Int64
-	live      atomic.Int64 // live vectors (Len)
-	dim       int
-	vecs      rows[float32] // cap rows of dim
-	states    rows[uint32]  // accessed atomically
+	// lastWrite and lastSearch are when the space last took a write or a
+	// search (unix nanoseconds): the linker holds back while either keeps
+	// coming.
+	lastWrite  atomic.Int64
+	lastSearch atomic.Int64
+	live       atomic.Int64 // live vectors (Len)
+	dim        int
+	vecs       rows[float32] // cap rows of dim
+	codes      rows[int8]    // the vectors' int8 codes, for scans (quantize.go)
+	scales     rows[float32] // each code's scale
+	states     rows[uint32]  // accessed atomically
 
 	graph *graph // nil in exact mode
 
@@ -179,7 +183,7 @@ func (s *space) upsertExclusive(id string, v []float32) error {
 	defer s.meta.Unlock()
 	s.record(id, v)
 	if slot, ok := s.byID[id]; ok {
-		copy(s.vec(slot), v)
+		s.setVec(slot, v)
 		return nil
 	}
 	s.grow(1)
@@ -194,11 +198,18 @@ func (s *space) upsertExclusive(id string, v []float32) error {
 func (s *space) add(id string, v []float32) {
 	slot := s.n.Load()
 	*s.ids.at(slot) = id
-	copy(s.vec(slot), v)
+	s.setVec(slot, v)
 	atomic.StoreUint32(s.states.at(slot), stateLive)
 	s.byID[id] = slot
 	s.live.Add(1)
 	s.n.Store(slot + 1)
+}
+
+// setVec writes v and its code into slot, which no reader may see yet
+// (or mu is held exclusively).
+func (s *space) setVec(slot int32, v []float32) {
+	copy(s.vec(slot), v)
+	*s.scales.at(slot) = quantize(v, s.codes.row(slot))
 }
 
 // kill marks slot dead; the caller holds meta or mu.
@@ -219,6 +230,8 @@ func (s *space) grow(extra int) {
 
 func (s *space) resize(c int) {
 	s.vecs.grow(c)
+	s.codes.grow(c)
+	s.scales.grow(c)
 	s.states.grow(c)
 	s.ids.grow(c)
 	if s.graph != nil {
@@ -231,6 +244,7 @@ func (s *space) reset(dim int) {
 	s.dim = dim
 	s.byID = map[string]int32{}
 	s.ids, s.vecs, s.states = rows[string]{}, rows[float32]{width: dim}, rows[uint32]{}
+	s.codes, s.scales = rows[int8]{width: dim}, rows[float32]{}
 	s.n.Store(0)
 	s.linked.Store(0)
 	s.live.Store(0)
@@ -289,7 +303,7 @@ func (s *space) removeShared(id string) bool {
 func (s *space) swapRemove(slot int32) {
 	last := s.n.Load() - 1
 	if slot != last {
-		copy(s.vec(slot), s.vec(last))
+		s.setVec(slot, s.vec(last))
 		*s.ids.at(slot) = s.id(last)
 		s.byID[s.id(slot)] = slot
 	}

@@ -44,3 +44,36 @@ func BenchmarkTailSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScan compares scanning 50k 512-d vectors (more than the CPU
+// caches hold, like a long tail) by their 8-bit codes, as scans do, with
+// scoring every full vector. Reported per vector scanned.
+func BenchmarkScan(b *testing.B) {
+	const n = 50_000
+	all := clustered(34, n+100, benchDim, benchClusters, benchSpread)
+	x := New(WithExactBelow(n + 1))
+	load(b, x, "w", all[:n])
+	s := x.space("w", false)
+	queries := all[n:]
+	b.Run("codes", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			t := topK{k: 10}
+			s.scan(unit(queries[i%len(queries)]), 0, n, nil, &t)
+			i++
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/vector")
+	})
+	b.Run("floats", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			t := topK{k: 10}
+			q := unit(queries[i%len(queries)])
+			for slot := range int32(n) {
+				t.offer(dot(q, s.vec(slot)), slot)
+			}
+			i++
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/vector")
+	})
+}

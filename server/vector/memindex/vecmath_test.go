@@ -50,3 +50,46 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+// TestDot8 checks the architecture's int8 dot against a plain loop at
+// every length around the SIMD block sizes, extremes included.
+func TestDot8(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for n := 0; n <= 80; n++ {
+		a, b := make([]int8, n), make([]int8, n+5)
+		var want int32
+		for i := range a {
+			a[i], b[i] = int8(r.IntN(256)-128), int8(r.IntN(256)-128)
+			if n == 64 { // all extremes: the widest sums
+				a[i], b[i] = -128, -128
+			}
+			want += int32(a[i]) * int32(b[i])
+		}
+		if got := dot8(a, b); got != want {
+			t.Fatalf("n=%d: dot8 %d, want %d", n, got, want)
+		}
+	}
+}
+
+// TestQuantize checks that coded dot products of unit vectors stay within
+// a small error of the exact ones.
+func TestQuantize(t *testing.T) {
+	vecs := clustered(9, 200, 512, 10, 1.6)
+	codes := make([][]int8, len(vecs))
+	scales := make([]float32, len(vecs))
+	for i, v := range vecs {
+		vecs[i] = unit(v)
+		codes[i] = make([]int8, len(v))
+		scales[i] = quantize(vecs[i], codes[i])
+	}
+	var worst float64
+	for i := range vecs {
+		for j := range i {
+			got := float64(dot8(codes[i], codes[j])) * float64(scales[i]) * float64(scales[j])
+			worst = max(worst, math.Abs(got-float64(dot(vecs[i], vecs[j]))))
+		}
+	}
+	if worst > 0.01 {
+		t.Fatalf("worst coded error %.4f", worst)
+	}
+}

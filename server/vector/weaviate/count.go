@@ -23,9 +23,15 @@ func (x *Index) Len(workspace string) int {
 // Count returns the number of vectors in workspace (an aggregate of its
 // tenant; 0 for a workspace without one).
 func (x *Index) Count(workspace string) (int, error) {
+	return x.countTenant(tenantName(workspace))
+}
+
+// countTenant counts the objects of tenant; 0 when it or the collection
+// does not exist.
+func (x *Index) countTenant(tenant string) (int, error) {
 	var n int
 	err := x.do("count", func(ctx context.Context) error {
-		resp, err := x.client.GraphQL().Aggregate().WithClassName(x.cfg.Class).WithTenant(tenantName(workspace)).
+		resp, err := x.client.GraphQL().Aggregate().WithClassName(x.cfg.Class).WithTenant(tenant).
 			WithFields(graphql.Field{Name: "meta", Fields: []graphql.Field{{Name: "count"}}}).Do(ctx)
 		if err == nil {
 			err = gqlError(resp)
@@ -40,7 +46,9 @@ func (x *Index) Count(workspace string) (int, error) {
 				n = rows[0].Meta.Count
 			}
 		}
-		if err != nil && !isTenantMissing(err) && !isClassMissing(err) {
+		// A collection that lacks multi-tenancy (auto-schema made it after
+		// a wipe; the next write replaces it) holds none of our tenants.
+		if err != nil && !isTenantMissing(err) && !isClassMissing(err) && !isUntenanted(err) {
 			return classify(ctx, "count", err)
 		}
 		return nil

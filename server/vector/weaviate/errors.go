@@ -129,6 +129,12 @@ func isWrongClass(err error) bool {
 	return strings.Contains(err.Error(), "multi-tenancy disabled")
 }
 
+// isUntenanted matches Weaviate's answer for a query naming a tenant on a
+// collection without multi-tenancy.
+func isUntenanted(err error) bool {
+	return strings.Contains(strings.ToLower(err.Error()), `unknown argument "tenant"`)
+}
+
 // checkVector rejects what no index can rank: empty, non-finite, zero
 // vectors, and (when Config.Dims is set) another dimension.
 func (x *Index) checkVector(vec []float32, what string) error {

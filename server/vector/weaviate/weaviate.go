@@ -21,9 +21,12 @@
 // which costs a scan of the ids, so callers with a filter should use
 // SearchIDs or SearchFilter instead.
 //
-// Writes go through Weaviate's batch API (gRPC when Config.GRPCHost is
-// set). Every request runs under Config.Timeout; when Weaviate is down
-// or slow, methods return memoryd.EUNAVAILABLE.
+// Writes go through Weaviate's batch API: gRPC for batches of several
+// objects when Config.GRPCHost is set, REST otherwise (a single write's
+// upsert must fail fast when Weaviate's host vanished, which only the
+// REST connections notice: see deadPeerTimeout). Every request runs
+// under Config.Timeout; when Weaviate is down or slow, methods return
+// memoryd.EUNAVAILABLE.
 package weaviate
 
 import (
@@ -103,7 +106,8 @@ func Open(cfg Config) (*Index, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = defaultTimeout
 	}
-	wc := weaviate.Config{Host: cfg.Host, Scheme: cfg.Scheme, Timeout: cfg.Timeout}
+	wc := weaviate.Config{Host: cfg.Host, Scheme: cfg.Scheme, Timeout: cfg.Timeout,
+		ConnectionClient: httpClient(cfg.Timeout)}
 	if cfg.APIKey != "" {
 		// What the client's auth.ApiKey sends, as a static header: its auth
 		// setup would call Weaviate now, and Open must not need Weaviate up.

@@ -114,8 +114,14 @@ func (x *Index) writeBatch(ctx context.Context, workspace string, docs []Doc) er
 			Vector: d.Vector, Properties: d.properties(),
 		}
 	}
-	res, err := x.client.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
-	if err != nil && x.rest != nil && isUnavailable(ctx, err) {
+	c := x.client
+	if len(objs) == 1 && x.rest != nil {
+		// One memory's write waits for this: REST notices a vanished
+		// Weaviate within deadPeerTimeout, gRPC only at the request limit.
+		c = x.rest
+	}
+	res, err := c.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
+	if err != nil && c != x.rest && x.rest != nil && isUnavailable(ctx, err) {
 		// gRPC waits out its reconnect backoff (up to minutes) after an
 		// outage even when Weaviate is back; REST connects afresh.
 		res, err = x.rest.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)

@@ -12,7 +12,8 @@
 // tools/conformance/stack) and the suite against node A with node B as the
 // second node (profiles core, stream and cluster by default). With --up as
 // well it only starts the stack, prints both nodes' URLs and an API key,
-// and removes it all on Ctrl-C.
+// and removes it all on Ctrl-C. With --drills instead it runs the fault
+// drills (tools/drills) against the stack and exits 1 when one fails.
 //
 // Exit status: 0 when no MUST check failed, 1 when one did, 2 when the
 // harness itself could not run.
@@ -32,6 +33,7 @@ import (
 	"syscall"
 
 	"github.com/memoryd/memoryd/conformance"
+	"github.com/memoryd/memoryd/tools/drills"
 )
 
 // Options say what to build and run.
@@ -46,6 +48,8 @@ type Options struct {
 	// production stack).
 	Stack string
 	Up    bool // start the stack and wait for Ctrl-C; run no check
+	// Drills runs the fault drills against the stack instead of the suite.
+	Drills bool
 }
 
 func main() {
@@ -61,6 +65,13 @@ func run(ctx context.Context, args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 2
+	}
+	if o.Drills {
+		if err := runDrills(ctx, o); err != nil {
+			slog.Error("harness: drills", "err", err)
+			return 1
+		}
+		return 0
 	}
 	if o.Up {
 		if err := Up(ctx, o); err != nil {
@@ -86,6 +97,7 @@ func parseFlags(args []string) (Options, error) {
 	profiles := fs.String("profile", "", "comma-separated profiles: core, stream, limits, cluster, webhooks (default core,stream; with --stack scale core,stream,cluster)")
 	fs.StringVar(&o.Stack, "stack", "", `"scale": run the production stack (PostgreSQL, Weaviate, two memoryd nodes) instead of one container`)
 	fs.BoolVar(&o.Up, "up", false, "with --stack scale: start the stack, print its URLs and a key, stop it on Ctrl-C")
+	fs.BoolVar(&o.Drills, "drills", false, "with --stack scale: run the fault drills ("+strings.Join(drills.Names(), ", ")+"; --run selects by name) instead of the suite")
 	runRE := fs.String("run", "", "only run checks whose ID matches this regular expression")
 	fs.StringVar(&o.Image, "image", "memoryd:conformance", "image tag to build and run")
 	noBuild := fs.Bool("no-build", false, "run the existing image instead of building it")
@@ -101,6 +113,9 @@ func parseFlags(args []string) (Options, error) {
 	}
 	if o.Up && o.Stack == "" {
 		return o, fmt.Errorf("--up needs --stack scale")
+	}
+	if o.Drills && (o.Stack == "" || o.Up) {
+		return o, fmt.Errorf("--drills needs --stack scale (and no --up)")
 	}
 	if *profiles == "" {
 		*profiles = "core,stream"

@@ -1,0 +1,369 @@
+// Command vecbench compares, side by side in one run on one data set,
+// semantic search through memoryd's API on its in-process index, through
+// memoryd's API on Weaviate, and on that same Weaviate queried directly
+// with its Go client: queries a second at -clients concurrent clients,
+// latency p50/p99 and recall@10 against an exact scan.
+//
+//	go run ./tools/vecbench                      # 100k x 512, 1,000 queries, 2 clients
+//	go run ./tools/vecbench -n 20000 -queries 200 # smaller, quicker
+//
+// The data set is hard on purpose: -clusters overlapping clusters (unit
+// centres, Gaussian noise -spread times the centre's norm), so the true
+// top 10 mixes cluster mates with near-misses and recall is not
+// trivially 1. The tool starts a throwaway PostgreSQL, a throwaway
+// Weaviate (the cached weaviate-server build) and two memoryd nodes on
+// one database: node W on Weaviate, node I on the in-process index. The
+// vectors go in as client embeddings through node W's API; node I learns
+// them from the shared log, so both answer from the same memories.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
+
+	"github.com/memoryd/memoryd/server/vector/weaviate"
+)
+
+type options struct {
+	n, queries, clients, dims, clusters, writers int
+	spread                                       float64
+	bin                                          string
+	seed                                         uint64
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 100_000, "memories")
+	flag.IntVar(&o.queries, "queries", 1000, "search queries (drawn from the same clusters)")
+	flag.IntVar(&o.clients, "clients", 2, "concurrent search clients")
+	flag.IntVar(&o.dims, "dims", 512, "vector dimension")
+	flag.IntVar(&o.clusters, "clusters", 10_000, "cluster centres")
+	flag.Float64Var(&o.spread, "spread", 1.6, "noise norm relative to a centre's")
+	flag.IntVar(&o.writers, "writers", 16, "concurrent create requests while loading")
+	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (empty: built from this tree)")
+	flag.Uint64Var(&o.seed, "seed", 41, "data set seed")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "vecbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	ctx := context.Background()
+	all := clustered(o.seed, o.n+o.queries, o.dims, o.clusters, o.spread)
+	vecs, queries := all[:o.n], all[o.n:]
+	env, err := start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer env.stop()
+	stopOnSignal(env.stop)
+	if err := load(ctx, o, env, vecs); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	truth := exact(vecs, queries, 10)
+	fmt.Printf("exact top 10 of %d queries in %v\n", len(queries), time.Since(t0).Round(time.Millisecond))
+
+	idx, err := weaviate.Open(weaviate.Config{Host: env.wv.Host(), GRPCHost: env.wv.GRPCHost()})
+	if err != nil {
+		return err
+	}
+	api := &client{http: httpClient(), key: env.key}
+	runs := []struct {
+		name   string
+		search func(q []float32) ([]string, error)
+	}{
+		{"memoryd API, in-process index", func(q []float32) ([]string, error) { return api.search(ctx, env.inproc, q) }},
+		{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return api.search(ctx, env.weav, q) }},
+		{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }},
+	}
+	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
+	fmt.Printf("%-32s %8s %9s %9s %10s\n", "", "QPS", "p50", "p99", "recall@10")
+	for _, r := range runs {
+		res, err := measure(queries, truth, o.clients, r.search)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+		fmt.Printf("%-32s %8.1f %9v %9v %10.4f\n", r.name, res.qps, res.p50, res.p99, res.recall)
+	}
+	return nil
+}
+
+// direct is the query memoryd sends Weaviate, sent by the tool itself.
+func direct(ctx context.Context, idx *weaviate.Index, q []float32) ([]string, error) {
+	c := idx.Client()
+	resp, err := c.GraphQL().Get().WithClassName(weaviate.DefaultClass).WithTenant(workspace).
+		WithNearVector(c.GraphQL().NearVectorArgBuilder().WithVector(q)).WithLimit(10).
+		WithFields(graphql.Field{Name: "memoryId"}, graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}}).
+		Do(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.Errors) > 0 {
+		return nil, fmt.Errorf("weaviate: %s", resp.Errors[0].Message)
+	}
+	var rows []struct {
+		ID string `json:"memoryId"`
+	}
+	b, _ := json.Marshal(resp.Data["Get"].(map[string]any)[weaviate.DefaultClass])
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+type result struct {
+	qps      float64
+	p50, p99 time.Duration
+	recall   float64
+}
+
+// measure runs the queries over clients goroutines.
+func measure(queries [][]float32, truth [][]string, clients int, search func([]float32) ([]string, error)) (result, error) {
+	got := make([][]string, len(queries))
+	lat := make([]time.Duration, len(queries))
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(queries); i = int(next.Add(1) - 1) {
+				t := time.Now()
+				ids, err := search(queries[i])
+				lat[i] = time.Since(t)
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				got[i] = ids
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return result{}, firstErr
+	}
+	var recall float64
+	for i := range got {
+		recall += overlap(got[i], truth[i])
+	}
+	slices.Sort(lat)
+	return result{
+		qps: float64(len(queries)) / elapsed.Seconds(),
+		p50: lat[len(lat)/2].Round(10 * time.Microsecond), p99: lat[len(lat)*99/100].Round(10 * time.Microsecond),
+		recall: recall / float64(len(got)),
+	}, nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// overlap is |got ∩ want| / |want|.
+func overlap(got, want []string) float64 {
+	n := 0
+	for _, id := range want {
+		if slices.Contains(got, id) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(want))
+}
+
+type client struct {
+	http *http.Client
+	key  string
+}
+
+// post sends body to base+/api/v1+path and decodes a 2xx answer into out.
+func (c *client) post(ctx context.Context, base, path string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1"+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %d %s", path, resp.StatusCode, raw)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func (c *client) search(ctx context.Context, base string, q []float32) ([]string, error) {
+	var res struct {
+		Results []struct {
+			Memory struct {
+				ID string `json:"id"`
+			} `json:"memory"`
+		} `json:"results"`
+	}
+	if err := c.post(ctx, base, "/memory/search", map[string]any{"embedding": q, "limit": 10, "mode": "semantic"}, &res); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res.Results))
+	for i, r := range res.Results {
+		ids[i] = r.Memory.ID
+	}
+	return ids, nil
+}
+
+// clustered draws n vectors around clusters random centres of expected
+// norm 1 with Gaussian noise of expected norm spread.
+func clustered(seed uint64, n, dim, clusters int, spread float64) [][]float32 {
+	r := rand.New(rand.NewPCG(seed, 7))
+	centres := make([][]float64, clusters)
+	for c := range centres {
+		centres[c] = gaussian(r, dim, 1)
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		c := centres[r.IntN(clusters)]
+		noise := gaussian(r, dim, spread)
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32(c[j] + noise[j])
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func gaussian(r *rand.Rand, dim int, norm float64) []float64 {
+	v := make([]float64, dim)
+	s := norm / math.Sqrt(float64(dim))
+	for j := range v {
+		v[j] = r.NormFloat64() * s
+	}
+	return v
+}
+
+// exact is each query's true top k ids by cosine, over every vector.
+func exact(vecs, queries [][]float32, k int) [][]string {
+	units := make([][]float32, len(vecs))
+	for i, v := range vecs {
+		units[i] = unit(v)
+	}
+	out := make([][]string, len(queries))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			type hit struct {
+				i int
+				s float32
+			}
+			for qi := int(next.Add(1) - 1); qi < len(queries); qi = int(next.Add(1) - 1) {
+				q := unit(queries[qi])
+				top := make([]hit, 0, k+1)
+				for i, v := range units {
+					s := dot(q, v)
+					if len(top) == k && s <= top[k-1].s {
+						continue
+					}
+					at, _ := slices.BinarySearchFunc(top, s, func(h hit, s float32) int {
+						if h.s > s {
+							return -1
+						}
+						return 1
+					})
+					top = slices.Insert(top, at, hit{i, s})
+					if len(top) > k {
+						top = top[:k]
+					}
+				}
+				ids := make([]string, len(top))
+				for j, h := range top {
+					ids[j] = memID(h.i)
+				}
+				out[qi] = ids
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func unit(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	n = math.Sqrt(n)
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) / n)
+	}
+	return out
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func memID(i int) string { return fmt.Sprintf("v-%d", i) }
+
+func httpClient() *http.Client {
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+}
+
+// stopOnSignal runs stop and exits on Ctrl-C or SIGTERM, so what the tool
+// started does not outlive it.
+func stopOnSignal(stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stop()
+		os.Exit(130)
+	}()
+}
