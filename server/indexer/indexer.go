@@ -54,7 +54,11 @@
 // A Weaviate that was away can come back without writes it acknowledged
 // just before (killed before they reached its disk): when feeding failed,
 // the feeder compares it with the tables once it answers again, as at a
-// start without a saved position (LoadIndex).
+// start without a saved position (LoadIndex). A write Weaviate was taking
+// when it was killed can come back as a record without its vector, which
+// an upsert of the same state leaves as it is: the events of the outage
+// (from the position where feeding failed to the head when Weaviate
+// answered again) are therefore applied with the Target's Reapplier.
 //
 // A Weaviate wiped or replaced while memoryd runs is noticed by the
 // feeder (a Marker: a record kept in Weaviate after each full load,
@@ -85,6 +89,15 @@ type Target interface {
 	// ApplyCurrent makes the index hold the stored state of the given
 	// memories of workspace (their vector, or none when absent).
 	ApplyCurrent(ctx context.Context, workspace string, ids []string) error
+}
+
+// Reapplier is implemented by a Target whose index can hold a memory's
+// record without a working vector after a crash (Weaviate killed while
+// it took the write), and then skips an upsert of the same state.
+type Reapplier interface {
+	// ReapplyCurrent is ApplyCurrent that rewrites the vectors even when
+	// the index believes it holds them.
+	ReapplyCurrent(ctx context.Context, workspace string, ids []string) error
 }
 
 // DirectApplier is implemented by a Target that applies the writes of its
@@ -167,6 +180,10 @@ type Consumer struct {
 	// which no event replays, so once it answers again it is compared
 	// with the tables (load).
 	recheck bool
+	// forceUntil: after that comparison, the events up to this position
+	// (those around the outage) are applied with a Reapplier, if the
+	// target is one.
+	forceUntil int64
 }
 
 // Option configures a Consumer.
@@ -348,15 +365,18 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 		}
 	}
 	if err := c.checkWiped(ctx); err != nil {
-		c.recheck = c.marker != nil
+		c.failed(ctx)
 		return err
 	}
 	if c.recheck {
-		c.lg.InfoContext(ctx, "vector index answers again; comparing it with the memories table", "position", c.Position())
+		_, head, err := c.log.EventBounds(ctx)
+		if err != nil {
+			return err
+		}
 		if err := c.load(ctx); err != nil {
 			return err
 		}
-		c.recheck = false
+		c.recheck, c.forceUntil = false, head
 	}
 	if c.reload.Load() {
 		n, err := c.target.LoadIndex(ctx)
@@ -384,7 +404,7 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 			return nil
 		}
 		if err := c.apply(ctx, evs); err != nil {
-			c.recheck = c.marker != nil
+			c.failed(ctx)
 			return err
 		}
 		if err := c.advance(ctx, evs[len(evs)-1].Seq); err != nil {
@@ -394,6 +414,16 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// failed notes that feeding an index with a Marker failed: it is
+// compared with the tables once it answers again (see recheck).
+func (c *Consumer) failed(ctx context.Context) {
+	if c.marker == nil || c.recheck {
+		return
+	}
+	c.recheck = true
+	c.lg.InfoContext(ctx, "vector index will be compared with the memories table once it answers again", "position", c.Position())
 }
 
 // behind rebuilds the index from the tables when the log no longer holds
@@ -414,16 +444,26 @@ func (c *Consumer) behind(ctx context.Context, pos int64) (bool, error) {
 // apply hands the memories the events name to the target, one call per
 // workspace, each memory once.
 func (c *Consumer) apply(ctx context.Context, evs []*memoryd.Event) error {
-	byWS := map[string][]string{}
+	byWS, forced := map[string][]string{}, map[string][]string{}
 	seen := map[[2]string]bool{}
 	direct, _ := c.target.(DirectApplier)
+	re, _ := c.target.(Reapplier)
 	for _, e := range evs {
 		id, ok := c.memoryID(ctx, e)
 		if !ok || (direct != nil && direct.AppliedDirectly(e.Seq)) || seen[[2]string{e.Workspace, id}] {
 			continue
 		}
 		seen[[2]string{e.Workspace, id}] = true
+		if re != nil && e.Seq <= c.forceUntil {
+			forced[e.Workspace] = append(forced[e.Workspace], id)
+			continue
+		}
 		byWS[e.Workspace] = append(byWS[e.Workspace], id)
+	}
+	for ws, ids := range forced {
+		if err := re.ReapplyCurrent(ctx, ws, ids); err != nil {
+			return err
+		}
 	}
 	for ws, ids := range byWS {
 		if err := c.target.ApplyCurrent(ctx, ws, ids); err != nil {

@@ -87,6 +87,20 @@ func (s *Service) applyBatch(ctx context.Context, ws string, ids []string, r rem
 	return nil
 }
 
+// ReapplyCurrent is ApplyCurrent that first removes the memories'
+// vectors from a remote index: Weaviate killed while it took a write can
+// keep the object without its vector in the vector index, and skips an
+// upsert that does not change the object. The in-process index has no
+// such state; there it is ApplyCurrent.
+func (s *Service) ReapplyCurrent(ctx context.Context, ws string, ids []string) error {
+	if r, ok := s.index.(remote); ok {
+		if err := r.DeleteBatch(ws, ids); err != nil {
+			return err
+		}
+	}
+	return s.ApplyCurrent(ctx, ws, ids)
+}
+
 // putBatch writes the stored state of ids: the vectors of mems, and no
 // vector for the ids absent from mems or whose vector the index cannot
 // rank (logged, as LoadIndex does).

@@ -15,6 +15,12 @@ import (
 // count what the vector engine holds.
 const batchSize = 50
 
+// weaviateOutage is how long Weaviate stays away: longer than PostgreSQL's
+// outage, since a search on a connection to the vanished Weaviate takes up
+// to memoryd's dead-peer timeout (3 s) to answer 503, and the searchers
+// must see several answers of each kind.
+const weaviateOutage = 10 * time.Second
+
 // weaviateRestart: Weaviate is killed (SIGKILL) under writers on both
 // nodes and started again. Meanwhile writes keep 201, semantic search
 // answers the documented 503 with Retry-After, keyword search 200, and
@@ -50,7 +56,7 @@ func weaviateRestart(ctx context.Context, env *Env) error {
 	killed := time.Now()
 	probe.setOutage(true)
 	s.setOutage(true)
-	sleep(ctx, outage)
+	sleep(ctx, weaviateOutage)
 	s.setOutage(false)
 	probe.setOutage(false)
 	if err := within(ctx, faultLimit, "starting Weaviate", env.Faults.StartWeaviate); err != nil {

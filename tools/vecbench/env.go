@@ -153,24 +153,31 @@ func (e *env) stop() {
 	}
 }
 
-// load creates every vector through node W's API, then waits until
-// Weaviate holds them all and node I's index finds them.
+// load creates every vector through node W's API (POST /memory/batch,
+// -batch memories a request; single creates with -batch 0), then waits
+// until Weaviate holds them all and node I's index finds them.
 func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 	api := &client{http: httpClient(), key: e.key}
-	var next, failed atomic.Int64
+	size := max(o.batch, 1)
+	var next, failed, done atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range o.writers {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(vecs) && time.Since(start) < loadLimit; i = int(next.Add(1) - 1) {
-				err := api.post(ctx, e.weav, "/memory", map[string]any{"id": memID(i), "text": "vector " + memID(i), "embedding": vecs[i]}, nil)
+			for time.Since(start) < loadLimit {
+				from := int(next.Add(int64(size)) - int64(size))
+				if from >= len(vecs) {
+					return
+				}
+				to := min(from+size, len(vecs))
+				n, err := create(ctx, api, e.weav, vecs, from, to, o.batch > 0)
 				if err != nil {
-					failed.Add(1)
+					failed.Add(int64(to - from - n))
 					firstErr.CompareAndSwap(nil, err.Error())
 				}
-				if i > 0 && i%10000 == 0 {
-					fmt.Printf("  loaded %d in %v\n", i, time.Since(start).Round(time.Second))
+				if d := done.Add(int64(to - from)); d/10000 != (d-int64(to-from))/10000 {
+					fmt.Printf("  loaded %d in %v\n", d/10000*10000, time.Since(start).Round(time.Second))
 				}
 			}
 		})
@@ -178,6 +185,9 @@ func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 	wg.Wait()
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d creates failed, the first: %v", failed.Load(), firstErr.Load())
+	}
+	if done.Load() < int64(len(vecs)) {
+		return fmt.Errorf("loaded %d of %d memories in %v (loadLimit)", done.Load(), len(vecs), loadLimit)
 	}
 	fmt.Printf("loaded %d memories through the API in %v\n", len(vecs), time.Since(start).Round(time.Millisecond))
 	idx, err := weaviate.Open(weaviate.Config{Host: e.wv.Host()})
@@ -212,4 +222,41 @@ func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 	}
 	fmt.Printf("both indexes hold every vector %v after the load began\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// create stores vecs[from:to] through base's API, in one batch request or
+// one create each, and returns how many were stored.
+func create(ctx context.Context, api *client, base string, vecs [][]float32, from, to int, batch bool) (int, error) {
+	mem := func(i int) map[string]any {
+		return map[string]any{"id": memID(i), "text": "vector " + memID(i), "embedding": vecs[i]}
+	}
+	if !batch {
+		for i := from; i < to; i++ {
+			if err := api.post(ctx, base, "/memory", mem(i), nil); err != nil {
+				return i - from, err
+			}
+		}
+		return to - from, nil
+	}
+	items := make([]map[string]any, 0, to-from)
+	for i := from; i < to; i++ {
+		items = append(items, mem(i))
+	}
+	var res struct {
+		Stored, Updated, Failed int
+		Results                 []struct {
+			Error *struct{ Message string } `json:"error"`
+		}
+	}
+	if err := api.post(ctx, base, "/memory/batch", map[string]any{"memories": items}, &res); err != nil {
+		return 0, err
+	}
+	if res.Failed > 0 {
+		for _, r := range res.Results {
+			if r.Error != nil {
+				return res.Stored + res.Updated, fmt.Errorf("batch item: %s", r.Error.Message)
+			}
+		}
+	}
+	return res.Stored + res.Updated, nil
 }

@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -37,14 +36,15 @@ import (
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
 
+	"github.com/memoryd/memoryd/internal/vecdata"
 	"github.com/memoryd/memoryd/server/vector/weaviate"
 )
 
 type options struct {
-	n, queries, clients, dims, clusters, writers int
-	spread                                       float64
-	bin                                          string
-	seed                                         uint64
+	n, queries, clients, dims, clusters, writers, batch int
+	spread                                              float64
+	bin                                                 string
+	seed                                                uint64
 }
 
 func main() {
@@ -55,7 +55,8 @@ func main() {
 	flag.IntVar(&o.dims, "dims", 512, "vector dimension")
 	flag.IntVar(&o.clusters, "clusters", 10_000, "cluster centres")
 	flag.Float64Var(&o.spread, "spread", 1.6, "noise norm relative to a centre's")
-	flag.IntVar(&o.writers, "writers", 16, "concurrent create requests while loading")
+	flag.IntVar(&o.writers, "writers", 4, "concurrent create requests while loading")
+	flag.IntVar(&o.batch, "batch", 500, "memories per POST /memory/batch while loading (0: one POST /memory each)")
 	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (empty: built from this tree)")
 	flag.Uint64Var(&o.seed, "seed", 41, "data set seed")
 	flag.Parse()
@@ -67,7 +68,7 @@ func main() {
 
 func run(o options) error {
 	ctx := context.Background()
-	all := clustered(o.seed, o.n+o.queries, o.dims, o.clusters, o.spread)
+	all := vecdata.Clustered(o.seed, o.n+o.queries, o.dims, o.clusters, o.spread)
 	vecs, queries := all[:o.n], all[o.n:]
 	env, err := start(ctx, o)
 	if err != nil {
@@ -251,36 +252,6 @@ func (c *client) search(ctx context.Context, base string, q []float32) ([]string
 		ids[i] = r.Memory.ID
 	}
 	return ids, nil
-}
-
-// clustered draws n vectors around clusters random centres of expected
-// norm 1 with Gaussian noise of expected norm spread.
-func clustered(seed uint64, n, dim, clusters int, spread float64) [][]float32 {
-	r := rand.New(rand.NewPCG(seed, 7))
-	centres := make([][]float64, clusters)
-	for c := range centres {
-		centres[c] = gaussian(r, dim, 1)
-	}
-	out := make([][]float32, n)
-	for i := range out {
-		c := centres[r.IntN(clusters)]
-		noise := gaussian(r, dim, spread)
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(c[j] + noise[j])
-		}
-		out[i] = v
-	}
-	return out
-}
-
-func gaussian(r *rand.Rand, dim int, norm float64) []float64 {
-	v := make([]float64, dim)
-	s := norm / math.Sqrt(float64(dim))
-	for j := range v {
-		v[j] = r.NormFloat64() * s
-	}
-	return v
 }
 
 // exact is each query's true top k ids by cosine, over every vector.

@@ -172,23 +172,32 @@ func reindexDrill(ctx context.Context, o options, c *cluster) error {
 	return err
 }
 
-// fill creates o.n memories with random vectors on A, o.clients at once.
+// fill creates o.n memories with random vectors on A, in batches of
+// fillBatch (POST /memory/batch), o.clients batches at once.
 func fill(ctx context.Context, o options) error {
-	cl := &client{key: o.key, http: &http.Client{Timeout: 60 * time.Second}}
-	var next, failed atomic.Int64
+	cl := &client{key: o.key, http: &http.Client{Timeout: 5 * time.Minute}}
+	var next, failed, done atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range o.clients {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(o.n) && time.Since(start) < fillLimit; i = next.Add(1) - 1 {
-				id := fmt.Sprintf("fill-%d", i)
-				status, err := cl.post(ctx, o.a, "/memory", map[string]any{"id": id, "text": "fill " + id,
-					"embedding": randomUnit(o.dims, uint64(i))}, nil)
-				if err != nil || status/100 != 2 {
-					failed.Add(1)
+			for from := next.Add(fillBatch) - fillBatch; from < int64(o.n) && time.Since(start) < fillLimit; from = next.Add(fillBatch) - fillBatch {
+				to := min(from+fillBatch, int64(o.n))
+				items := make([]map[string]any, 0, to-from)
+				for i := from; i < to; i++ {
+					id := fmt.Sprintf("fill-%d", i)
+					items = append(items, map[string]any{"id": id, "text": "fill " + id, "embedding": randomUnit(o.dims, uint64(i))})
 				}
-				if i%10000 == 0 {
-					fmt.Printf("  filled %d in %v\n", i, time.Since(start).Round(time.Second))
+				var res struct{ Failed int }
+				status, err := cl.post(ctx, o.a, "/memory/batch", map[string]any{"memories": items}, &res)
+				switch {
+				case err != nil || status/100 != 2:
+					failed.Add(to - from)
+				case res.Failed > 0:
+					failed.Add(int64(res.Failed))
+				}
+				if d := done.Add(to - from); d/10000 != (d-(to-from))/10000 {
+					fmt.Printf("  filled %d in %v\n", d/10000*10000, time.Since(start).Round(time.Second))
 				}
 			}
 		})
@@ -198,5 +207,11 @@ func fill(ctx context.Context, o options) error {
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d creates failed while filling", failed.Load())
 	}
+	if done.Load() < int64(o.n) {
+		return fmt.Errorf("filled %d of %d memories within %v (fillLimit)", done.Load(), o.n, fillLimit)
+	}
 	return nil
 }
+
+// fillBatch is the memories of one POST /memory/batch while filling.
+const fillBatch = 500

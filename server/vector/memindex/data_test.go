@@ -1,46 +1,20 @@
 package memindex
 
 import (
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 
+	"github.com/memoryd/memoryd/internal/vecdata"
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// clustered returns n vectors around `clusters` random centres, like text
-// embeddings: related texts share a direction, unrelated ones are nearly
-// orthogonal. spread is the noise norm relative to the unit centre (0.6
-// gives a typical cosine of ~0.75 to the centre).
+// clustered is vecdata.Clustered (the sets the search benchmarks use).
 func clustered(seed uint64, n, dim, clusters int, spread float64) [][]float32 {
-	r := rand.New(rand.NewPCG(seed, 7))
-	centres := make([][]float64, clusters)
-	for c := range centres {
-		centres[c] = gaussian(r, dim, 1)
-	}
-	out := make([][]float32, n)
-	for i := range out {
-		c := centres[r.IntN(clusters)]
-		noise := gaussian(r, dim, spread)
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(c[j] + noise[j])
-		}
-		out[i] = v
-	}
-	return out
+	return vecdata.Clustered(seed, n, dim, clusters, spread)
 }
 
-// gaussian returns a random vector of expected norm `norm`.
-func gaussian(r *rand.Rand, dim int, norm float64) []float64 {
-	v := make([]float64, dim)
-	s := norm / math.Sqrt(float64(dim))
-	for j := range v {
-		v[j] = r.NormFloat64() * s
-	}
-	return v
-}
+func gaussian(r *rand.Rand, dim int, norm float64) []float64 { return vecdata.Gaussian(r, dim, norm) }
 
 // exactTopK is the brute-force reference: cosine over every vector.
 func exactTopK(vecs [][]float32, q []float32, k int) []memoryd.Scored {

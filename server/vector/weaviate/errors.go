@@ -48,6 +48,9 @@ func isUnavailable(ctx context.Context, err error) bool {
 	if errors.As(err, &ne) {
 		return true
 	}
+	if isLoading(err) {
+		return true // for longer than do waits: Weaviate is starting
+	}
 	switch status.Code(unwrapStatus(err)) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
 		return true
@@ -89,6 +92,13 @@ func unwrapStatus(err error) error {
 	return err
 }
 
+// isLoading matches Weaviate's answer for a collection that is in its
+// schema but whose data it has not loaded: for a moment after the
+// collection is created, and after a restart until the shards are loaded.
+func isLoading(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "non-existing index")
+}
+
 // isDimensionError matches Weaviate's messages for a vector whose length
 // differs from the shard's: on insert "new node has a vector with length
 // 33. Existing nodes have vectors with length 32" (common.
@@ -115,7 +125,7 @@ func isTenantMissing(err error) bool {
 // GraphQL schema at all.
 func isClassMissing(err error) bool {
 	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"no graphql provider present", "cannot query field", "non-existing index", "could not find class"} {
+	for _, s := range []string{"no graphql provider present", "cannot query field", "could not find class"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate"
@@ -79,6 +80,10 @@ type Index struct {
 	client *weaviate.Client
 	rest   *weaviate.Client // REST only: writes while gRPC reconnects; nil without gRPC
 
+	// unready: Weaviate has not said it is ready since it last failed to
+	// answer (or since Open); see do.
+	unready atomic.Bool
+
 	createMu sync.Mutex // serialises creating the collection
 	mu       sync.Mutex
 	schema   bool                // the collection is known to exist
@@ -114,6 +119,7 @@ func Open(cfg Config) (*Index, error) {
 		wc.Headers = map[string]string{"Authorization": "Bearer " + cfg.APIKey}
 	}
 	x := &Index{cfg: cfg, tenants: map[string]struct{}{}}
+	x.unready.Store(true)
 	var err error
 	if cfg.GRPCHost != "" {
 		if x.rest, err = weaviate.NewClient(wc); err != nil {

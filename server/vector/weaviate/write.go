@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-openapi/strfmt"
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/filters"
@@ -96,10 +97,38 @@ func (x *Index) retry(name string, op func(ctx context.Context) error) error {
 	return err
 }
 
+// How long do retries an op while Weaviate has a collection in its
+// schema whose data it has not loaded (isLoading).
+const (
+	loadingWait = 3 * time.Second
+	loadingPoll = 100 * time.Millisecond
+)
+
+// do runs op under the request limit. Until Weaviate has said it is
+// ready (at first, and again after it failed to answer), do asks its
+// readiness check first: a restarting Weaviate serves requests before it
+// has loaded its schema and shards, and answers them as if collections
+// and tenants were missing (empty searches, zero counts, the marker gone)
+// or loses the writes it takes then.
 func (x *Index) do(name string, op func(ctx context.Context) error) error {
+	if x.unready.Load() {
+		if err := x.Ping(context.Background()); err != nil {
+			return err
+		}
+		x.unready.Store(false)
+	}
 	ctx, cancel := x.limit(context.Background(), name)
 	defer cancel()
-	return op(ctx)
+	err := op(ctx)
+	for start := time.Now(); isLoading(err) && time.Since(start) < loadingWait && ctx.Err() == nil; {
+		// Just created, or loading after a restart: a moment, usually.
+		time.Sleep(loadingPoll)
+		err = op(ctx)
+	}
+	if memoryd.ErrorCode(err) == memoryd.EUNAVAILABLE {
+		x.unready.Store(true)
+	}
+	return err
 }
 
 func (x *Index) writeBatch(ctx context.Context, workspace string, docs []Doc) error {

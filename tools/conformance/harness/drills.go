@@ -61,6 +61,12 @@ func (f stackFaults) kill(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("docker kill %s: %w: %s", name, err, out)
 	}
+	// docker kill returns once the signal is sent: wait for the exit, so
+	// that what the drill sends next finds the service gone.
+	out, err = exec.CommandContext(ctx, "docker", "wait", c.GetContainerID()).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("docker wait %s after the kill: %w: %s", name, err, out)
+	}
 	return nil
 }
 
