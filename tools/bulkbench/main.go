@@ -26,14 +26,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/memoryd/memoryd/internal/memproc"
 )
 
 type options struct {
@@ -67,31 +67,32 @@ func main() {
 }
 
 func run(o options) error {
-	srv, err := start(o)
+	srv, err := memproc.Start(o.memoryd, []string{"singles", "batched", "src", "dst"},
+		[]string{"--embedder", o.embedder, "--max-body-bytes", fmt.Sprint(64 << 20)}, o.startLimit)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	c := &client{base: srv.base, key: srv.key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	defer srv.Stop()
+	c := &client{base: srv.Base, key: srv.Key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	ctx := context.Background()
 	fmt.Printf("embedder %s, machine load before: %s\n", o.embedder, loadavg())
 	if o.singles > 0 {
-		cpu := srv.cpu()
+		cpu := srv.CPU()
 		d, err := singles(ctx, c, "singles", o.singles, o.clients)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("single creates: %d memories, %d clients, %v: %.0f memories/s, server CPU %.3f ms/memory\n", o.singles, o.clients,
-			d.Round(time.Millisecond), float64(o.singles)/d.Seconds(), perItem(srv.cpu()-cpu, o.singles))
+			d.Round(time.Millisecond), float64(o.singles)/d.Seconds(), perItem(srv.CPU()-cpu, o.singles))
 	}
 	if o.batched > 0 {
-		cpu := srv.cpu()
+		cpu := srv.CPU()
 		d, err := batches(ctx, c, "batched", o.batched, o.batch, o.batchClients, nil)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("batch creates: %d memories, batches of %d, %d clients, %v: %.0f memories/s, server CPU %.3f ms/memory\n", o.batched, o.batch,
-			o.batchClients, d.Round(time.Millisecond), float64(o.batched)/d.Seconds(), perItem(srv.cpu()-cpu, o.batched))
+			o.batchClients, d.Round(time.Millisecond), float64(o.batched)/d.Seconds(), perItem(srv.CPU()-cpu, o.batched))
 	}
 	if o.roundtrip > 0 {
 		return roundTrip(ctx, c, o)
@@ -308,76 +309,6 @@ func (c *client) importFile(ctx context.Context, ws, file string) (string, error
 		return "", fmt.Errorf("import: %d %s", res.StatusCode, raw)
 	}
 	return string(bytes.TrimSpace(raw)), nil
-}
-
-type server struct {
-	cmd  *exec.Cmd
-	dir  string
-	base string
-	key  string
-}
-
-var listening = regexp.MustCompile(`msg="memoryd listening" addr=(http://[^ ]*)/api/v1`)
-
-// start starts memoryd on a fresh database with an unlimited key for
-// the workspaces the benchmark uses.
-func start(o options) (*server, error) {
-	dir, err := os.MkdirTemp("", "bulkbench-db")
-	if err != nil {
-		return nil, err
-	}
-	s := &server{dir: dir}
-	db := "sqlite://" + filepath.Join(dir, "memoryd.db")
-	out, err := exec.Command(o.memoryd, "keys", "create", "--db", db, "--workspace", "singles", "--workspace", "batched",
-		"--workspace", "src", "--workspace", "dst").Output()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("keys create: %w", err)
-	}
-	s.key = strings.TrimSpace(string(out))
-	s.cmd = exec.Command(o.memoryd, "serve", "--addr", "127.0.0.1:0", "--db", db, "--embedder", o.embedder,
-		"--max-body-bytes", fmt.Sprint(64<<20))
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	s.cmd.Stderr, s.cmd.Stdout = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(o.startLimit)
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(logf.Name())
-		if m := listening.FindSubmatch(b); m != nil {
-			s.base = string(m[1])
-			return s, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s.stop()
-	return nil, fmt.Errorf("memoryd did not log its address within -start-limit %v", o.startLimit)
-}
-
-func (s *server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(os.Interrupt)
-		_ = s.cmd.Wait()
-	}
-	os.RemoveAll(s.dir)
-}
-
-// cpu is the server's user+system CPU time so far, from /proc: on a
-// shared machine it says what the work cost, whatever else ran.
-func (s *server) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	var ut, st int64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ = 100
 }
 
 func perItem(d time.Duration, n int) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }

@@ -25,15 +25,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/memoryd/memoryd/internal/memproc"
 	"github.com/memoryd/memoryd/internal/vecdata"
 )
 
@@ -74,14 +71,18 @@ const (
 )
 
 func run(o options) error {
-	srv, err := start(o)
+	args := []string{"--embedder", "hash", "--max-body-bytes", fmt.Sprint(64 << 20)}
+	if o.extraServeArg != "" {
+		args = append(args, o.extraServeArg)
+	}
+	srv, err := memproc.Start(o.memoryd, []string{workspace}, args, o.startLimit)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	all := vecdata.Clustered(41, o.n+1000, dims, clusters, spread)
 	vecs, queries := all[:o.n], all[o.n:]
-	c := &client{base: srv.base, key: srv.key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	c := &client{base: srv.Base, key: srv.Key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -297,60 +298,4 @@ func (c *client) post(ctx context.Context, path string, body, out any) error {
 		return json.Unmarshal(raw, out)
 	}
 	return nil
-}
-
-type server struct {
-	cmd       *exec.Cmd
-	dir       string
-	base, key string
-}
-
-var listening = regexp.MustCompile(`msg="memoryd listening" addr=(http://[^ ]*)/api/v1`)
-
-// start starts memoryd on a fresh SQLite file with a key for workspace.
-func start(o options) (*server, error) {
-	dir, err := os.MkdirTemp("", "cliff")
-	if err != nil {
-		return nil, err
-	}
-	s := &server{dir: dir}
-	db := "sqlite://" + filepath.Join(dir, "memoryd.db")
-	out, err := exec.Command(o.memoryd, "keys", "create", "--db", db, "--workspace", workspace).Output()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("keys create: %w", err)
-	}
-	s.key = strings.TrimSpace(string(out))
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--embedder", "hash", "--max-body-bytes", fmt.Sprint(64 << 20)}
-	if o.extraServeArg != "" {
-		args = append(args, o.extraServeArg)
-	}
-	s.cmd = exec.Command(o.memoryd, args...)
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	s.cmd.Stderr, s.cmd.Stdout = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(o.startLimit)
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(logf.Name())
-		if m := listening.FindSubmatch(b); m != nil {
-			s.base = string(m[1])
-			return s, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s.stop()
-	return nil, fmt.Errorf("memoryd did not log its address within -start-limit %v", o.startLimit)
-}
-
-func (s *server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(os.Interrupt)
-		_ = s.cmd.Wait()
-	}
-	os.RemoveAll(s.dir)
 }
