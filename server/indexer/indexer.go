@@ -59,6 +59,11 @@
 // an upsert of the same state leaves as it is: the events of the outage
 // (from the position where feeding failed to the head when Weaviate
 // answered again) are therefore applied with the Target's Reapplier.
+// Not covered yet: a write Weaviate acknowledged shortly before the kill
+// can also come back without its vector; its event precedes the failure,
+// so neither the comparison nor the rewrite reaches it (README, "Fault
+// drills"). Also, any failed apply sets recheck, a PostgreSQL outage too,
+// and the comparison then reads every stored vector (LoadIndex).
 //
 // A Weaviate wiped or replaced while memoryd runs is noticed by the
 // feeder (a Marker: a record kept in Weaviate after each full load,
