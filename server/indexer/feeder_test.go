@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/filters"
@@ -36,7 +37,9 @@ type feeder struct {
 	log  *logBuffer
 }
 
-func newFeeder(t *testing.T, dsn string, w *weaviatetest.Server, class string) *feeder {
+// newFeeder starts a feeder node; wrap, when given, wraps its service as
+// the consumer's Target.
+func newFeeder(t *testing.T, dsn string, w *weaviatetest.Server, class string, wrap ...func(*service.Service) indexer.Target) *feeder {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, dsn)
@@ -60,7 +63,11 @@ func newFeeder(t *testing.T, dsn string, w *weaviatetest.Server, class string) *
 	}
 	// WipeCheck, PollInterval: every CatchUp checks the marker and asks
 	// for the gate.
-	f.feed = indexer.New(st, f.svc, pos, indexer.WithGate(pos), indexer.WithMarker(idx), indexer.WithLogger(lg),
+	var target indexer.Target = f.svc
+	for _, w := range wrap {
+		target = w(f.svc)
+	}
+	f.feed = indexer.New(st, target, pos, indexer.WithGate(pos), indexer.WithMarker(idx), indexer.WithLogger(lg),
 		indexer.WithConfig(indexer.Config{WipeCheck: 1, PollInterval: 1}))
 	if _, err := f.feed.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -174,7 +181,9 @@ func randHex() string {
 // acknowledged (here deleted behind memoryd's back, as a kill before the
 // write reached its disk loses it): no event replays that write, so the
 // feeder, whose batches failed meanwhile, compares Weaviate with the
-// table once it answers and applies what is missing.
+// table once it answers and applies what is missing. The writes of the
+// outage and of the RewriteSpan before it, which may have come back
+// without their vectors, are rewritten.
 func TestRecheckAfterOutage(t *testing.T) {
 	dsn, w := pgtest.DSN(t), weaviatetest.Start(t)
 	class := "Lost" + randHex()
@@ -190,6 +199,7 @@ func TestRecheckAfterOutage(t *testing.T) {
 	if err := f.idx.DeleteBatch(actor.Workspace, []string{"acked"}); err != nil { // lost by the kill
 		t.Fatal(err)
 	}
+	keptAt := updated(t, f, class, "kept")
 
 	w.Halt()
 	put("during") // another node's write: the feeder's batch fails
@@ -217,6 +227,9 @@ func TestRecheckAfterOutage(t *testing.T) {
 	if after := updated(t, f, class, "during"); after == landed {
 		t.Fatalf("the write taken during the outage was not rewritten after it (update time %s before and after)", after)
 	}
+	if after := updated(t, f, class, "kept"); after == keptAt {
+		t.Fatalf("the write applied just before the outage was not rewritten after it (update time %s before and after)", after)
+	}
 	if !strings.Contains(f.log.String(), "compared with the memories table once it answers") {
 		t.Fatalf("no log of the comparison after the outage:\n%s", f.log)
 	}
@@ -238,4 +251,43 @@ func updated(t *testing.T, f *feeder, class, id string) string {
 		t.Fatalf("Weaviate holds %d objects for %s, want 1", len(rows), id)
 	}
 	return fmt.Sprint(rows[0].(map[string]any)["_additional"].(map[string]any)["lastUpdateTimeUnix"])
+}
+
+// failOnce fails its next ApplyCurrent as a store that lost its database
+// connection does, then applies as the service.
+type failOnce struct {
+	*service.Service
+	fail atomic.Bool
+}
+
+func (f *failOnce) ApplyCurrent(ctx context.Context, ws string, ids []string) error {
+	if f.fail.CompareAndSwap(true, false) {
+		return memoryd.Errorf(memoryd.EUNAVAILABLE, "Database unavailable")
+	}
+	return f.Service.ApplyCurrent(ctx, ws, ids)
+}
+
+// Feeding that fails because the database does not answer says nothing
+// about Weaviate: no comparison with the tables (which reads every stored
+// vector) follows, only the retry.
+func TestDatabaseFailureIsNoIndexOutage(t *testing.T) {
+	dsn, w := pgtest.DSN(t), weaviatetest.Start(t)
+	put := writer(t, dsn)
+	target := &failOnce{}
+	f := newFeeder(t, dsn, w, "Db"+randHex(), func(s *service.Service) indexer.Target {
+		target.Service = s
+		return target
+	})
+	put("one")
+	target.fail.Store(true)
+	if err := f.feed.CatchUp(context.Background()); err == nil {
+		t.Fatal("CatchUp succeeded while applying failed")
+	}
+	f.catchUp(t)
+	if got := count(t, f); got != 1 {
+		t.Fatalf("Weaviate holds %d vectors after the retry, want 1", got)
+	}
+	if strings.Contains(f.log.String(), "compared with the memories table") {
+		t.Fatalf("a database failure started the comparison meant for a Weaviate outage; log:\n%s", f.log)
+	}
 }

@@ -54,16 +54,15 @@
 // A Weaviate that was away can come back without writes it acknowledged
 // just before (killed before they reached its disk): when feeding failed,
 // the feeder compares it with the tables once it answers again, as at a
-// start without a saved position (LoadIndex). A write Weaviate was taking
-// when it was killed can come back as a record without its vector, which
-// an upsert of the same state leaves as it is: the events of the outage
-// (from the position where feeding failed to the head when Weaviate
-// answered again) are therefore applied with the Target's Reapplier.
-// Not covered yet: a write Weaviate acknowledged shortly before the kill
-// can also come back without its vector; its event precedes the failure,
-// so neither the comparison nor the rewrite reaches it (README, "Fault
-// drills"). Also, any failed apply sets recheck, a PostgreSQL outage too,
-// and the comparison then reads every stored vector (LoadIndex).
+// start without a saved position (LoadIndex). A write Weaviate took
+// shortly before or while it was killed can also come back as a record
+// without its vector, which neither the count comparison sees nor an
+// upsert of the same state repairs: the feeder therefore rewinds to the
+// position it had applied Config.RewriteSpan before the failure and
+// applies the events from there to the head when Weaviate answered again
+// with the Target's Reapplier (delete, then write). The comparison reads
+// every stored vector (LoadIndex); a failure of the database alone does
+// not start it.
 //
 // A Weaviate wiped or replaced while memoryd runs is noticed by the
 // feeder (a Marker: a record kept in Weaviate after each full load,
@@ -136,6 +135,9 @@ type Marker interface {
 	Mark(ctx context.Context) error
 	// Marked reports whether that record is still there.
 	Marked(ctx context.Context) (bool, error)
+	// WentAway reports whether err says the index did not answer: it
+	// may have lost writes it had acknowledged before.
+	WentAway(err error) bool
 }
 
 // Listener is implemented by stores that wake log readers when an event is
@@ -155,10 +157,17 @@ type Config struct {
 	// WipeCheck is how often the feeder of an index with a Marker checks
 	// that the index was not wiped.
 	WipeCheck time.Duration
+	// RewriteSpan is how long before a failure to feed an index with a
+	// Marker the changes are rewritten once it answers again: those it
+	// may have acknowledged and then lost on a crash.
+	RewriteSpan time.Duration
 }
 
-// DefaultConfig is what memoryd runs with.
-var DefaultConfig = Config{PollInterval: 500 * time.Millisecond, ReadBatch: 1000, WipeCheck: 5 * time.Second}
+// DefaultConfig is what memoryd runs with. RewriteSpan is far above the
+// seconds for which a killed Weaviate lost acknowledged writes in the
+// fault drill, and costs one rewrite per change of that span.
+var DefaultConfig = Config{PollInterval: 500 * time.Millisecond, ReadBatch: 1000, WipeCheck: 5 * time.Second,
+	RewriteSpan: time.Minute}
 
 // Consumer follows the log into one Target.
 type Consumer struct {
@@ -189,6 +198,17 @@ type Consumer struct {
 	// (those around the outage) are applied with a Reapplier, if the
 	// target is one.
 	forceUntil int64
+	// marks: when each position was applied, one per second at most,
+	// over the last RewriteSpan; rewindTo is where the rewrite after the
+	// current failure starts.
+	marks    []mark
+	rewindTo int64
+}
+
+// mark is a position and when it was applied.
+type mark struct {
+	at  time.Time
+	pos int64
 }
 
 // Option configures a Consumer.
@@ -217,6 +237,9 @@ func WithConfig(cfg Config) Option {
 		}
 		if cfg.WipeCheck > 0 {
 			c.cfg.WipeCheck = cfg.WipeCheck
+		}
+		if cfg.RewriteSpan > 0 {
+			c.cfg.RewriteSpan = cfg.RewriteSpan
 		}
 	}
 }
@@ -289,6 +312,7 @@ func lost(pos, first, last int64) bool { return first > pos+1 || pos > last }
 // advance records pos as applied.
 func (c *Consumer) advance(ctx context.Context, pos int64) error {
 	c.pos.Store(pos)
+	c.mark(time.Now(), pos)
 	if err := c.cursor.Save(ctx, Position{Epoch: c.epoch, Seq: pos}); err != nil {
 		return fmt.Errorf("saving the index's log position: %w", err)
 	}
@@ -370,18 +394,13 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 		}
 	}
 	if err := c.checkWiped(ctx); err != nil {
-		c.failed(ctx)
+		c.failed(ctx, err)
 		return err
 	}
 	if c.recheck {
-		_, head, err := c.log.EventBounds(ctx)
-		if err != nil {
+		if err := c.afterOutage(ctx); err != nil {
 			return err
 		}
-		if err := c.load(ctx); err != nil {
-			return err
-		}
-		c.recheck, c.forceUntil = false, head
 	}
 	if c.reload.Load() {
 		n, err := c.target.LoadIndex(ctx)
@@ -409,7 +428,7 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 			return nil
 		}
 		if err := c.apply(ctx, evs); err != nil {
-			c.failed(ctx)
+			c.failed(ctx, err)
 			return err
 		}
 		if err := c.advance(ctx, evs[len(evs)-1].Seq); err != nil {
@@ -421,14 +440,69 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 	}
 }
 
-// failed notes that feeding an index with a Marker failed: it is
-// compared with the tables once it answers again (see recheck).
-func (c *Consumer) failed(ctx context.Context) {
-	if c.marker == nil || c.recheck {
+// failed notes that feeding an index with a Marker failed because the
+// index went away (not, say, the database): it is compared with the
+// tables once it answers again, and the changes from RewriteSpan before
+// now are rewritten (see recheck).
+func (c *Consumer) failed(ctx context.Context, err error) {
+	if c.marker == nil || c.recheck || !c.marker.WentAway(err) {
 		return
 	}
 	c.recheck = true
-	c.lg.InfoContext(ctx, "vector index will be compared with the memories table once it answers again", "position", c.Position())
+	c.rewindTo = c.appliedAt(time.Now().Add(-c.cfg.RewriteSpan))
+	c.lg.InfoContext(ctx, "vector index will be compared with the memories table once it answers again",
+		"position", c.Position(), "rewrite_from", c.rewindTo)
+}
+
+// afterOutage compares the index with the tables, then rewinds to the
+// position where the rewrite starts; the events up to the head read
+// before the comparison are then applied with the Reapplier.
+func (c *Consumer) afterOutage(ctx context.Context) error {
+	_, head, err := c.log.EventBounds(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.load(ctx); err != nil {
+		return err
+	}
+	c.recheck, c.forceUntil = false, head
+	if c.rewindTo >= c.Position() {
+		return nil
+	}
+	c.lg.InfoContext(ctx, "vector index rewrites the changes from before and during the outage",
+		"from", c.rewindTo, "to", head)
+	c.marks = nil
+	return c.advance(ctx, c.rewindTo)
+}
+
+// mark notes that pos was applied at t, keeping one mark per second and
+// none older than the newest that is at least RewriteSpan old.
+func (c *Consumer) mark(t time.Time, pos int64) {
+	if n := len(c.marks); n > 0 && t.Sub(c.marks[n-1].at) < time.Second {
+		return
+	}
+	c.marks = append(c.marks, mark{t, pos})
+	cut := t.Add(-c.cfg.RewriteSpan)
+	for len(c.marks) > 1 && !c.marks[1].at.After(cut) {
+		c.marks = c.marks[1:]
+	}
+}
+
+// appliedAt is the position that had been applied at t: the newest mark
+// not after t, or the oldest mark (the earliest position this consumer
+// knows) when all are newer.
+func (c *Consumer) appliedAt(t time.Time) int64 {
+	if len(c.marks) == 0 {
+		return c.Position()
+	}
+	p := c.marks[0].pos
+	for _, m := range c.marks {
+		if m.at.After(t) {
+			break
+		}
+		p = m.pos
+	}
+	return p
 }
 
 // behind rebuilds the index from the tables when the log no longer holds
@@ -455,11 +529,18 @@ func (c *Consumer) apply(ctx context.Context, evs []*memoryd.Event) error {
 	re, _ := c.target.(Reapplier)
 	for _, e := range evs {
 		id, ok := c.memoryID(ctx, e)
-		if !ok || (direct != nil && direct.AppliedDirectly(e.Seq)) || seen[[2]string{e.Workspace, id}] {
+		if !ok || seen[[2]string{e.Workspace, id}] {
+			continue
+		}
+		// A direct write around the outage may be one the index lost:
+		// it is rewritten like the others.
+		isDirect := direct != nil && direct.AppliedDirectly(e.Seq)
+		forcing := re != nil && e.Seq <= c.forceUntil
+		if isDirect && !forcing {
 			continue
 		}
 		seen[[2]string{e.Workspace, id}] = true
-		if re != nil && e.Seq <= c.forceUntil {
+		if forcing {
 			forced[e.Workspace] = append(forced[e.Workspace], id)
 			continue
 		}

@@ -16,9 +16,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/memoryd/memoryd/internal/apiclient"
 	"github.com/memoryd/memoryd/internal/memproc"
 	"github.com/memoryd/memoryd/internal/vecdata"
 )
@@ -82,7 +81,7 @@ func run(o options) error {
 	defer srv.Stop()
 	all := vecdata.Clustered(41, o.n+1000, dims, clusters, spread)
 	vecs, queries := all[:o.n], all[o.n:]
-	c := &client{base: srv.Base, key: srv.Key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	c := &node{base: srv.Base, api: &apiclient.Client{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}, Key: srv.Key, Workspace: workspace}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -117,8 +116,9 @@ func run(o options) error {
 }
 
 // load creates vecs with o.writers clients, counting what is stored.
-func load(ctx context.Context, c *client, vecs [][]float32, o options, stored *atomic.Int64) error {
+func load(ctx context.Context, c *node, vecs [][]float32, o options, stored *atomic.Int64) error {
 	size := max(o.batch, 1)
+	v := apiclient.Slice(vecs, func(i int) string { return fmt.Sprintf("v-%d", i) })
 	var next atomic.Int64
 	errs := make([]error, o.writers)
 	var wg sync.WaitGroup
@@ -130,7 +130,7 @@ func load(ctx context.Context, c *client, vecs [][]float32, o options, stored *a
 					return
 				}
 				to := min(from+size, len(vecs))
-				if errs[w] = c.create(ctx, vecs, from, to, o.batch > 0); errs[w] != nil {
+				if _, errs[w] = c.api.Create(ctx, c.base, v, from, to, o.batch > 0); errs[w] != nil {
 					return
 				}
 				stored.Add(int64(to - from))
@@ -144,7 +144,7 @@ func load(ctx context.Context, c *client, vecs [][]float32, o options, stored *a
 // search sends queries round and round, paced at rate a second, and
 // records each answer's latency from its slot (a slow answer delays the
 // next, and that wait counts).
-func search(ctx context.Context, c *client, queries [][]float32, rate float64, lat *windows) error {
+func search(ctx context.Context, c *node, queries [][]float32, rate float64, lat *windows) error {
 	every := time.Duration(float64(time.Second) / rate)
 	slot := time.Now()
 	for i := 0; ; i++ {
@@ -155,7 +155,7 @@ func search(ctx context.Context, c *client, queries [][]float32, rate float64, l
 			case <-time.After(d):
 			}
 		}
-		err := c.post(ctx, "/memory/search", map[string]any{"embedding": queries[i%len(queries)], "limit": 10, "mode": "semantic"}, nil)
+		err := c.api.Post(ctx, c.base, "/memory/search", map[string]any{"embedding": queries[i%len(queries)], "limit": 10, "mode": "semantic"}, nil)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -238,64 +238,8 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
-type client struct {
-	base, key string
-	hc        *http.Client
-}
-
-func (c *client) create(ctx context.Context, vecs [][]float32, from, to int, batch bool) error {
-	mem := func(i int) map[string]any {
-		return map[string]any{"id": fmt.Sprintf("v-%d", i), "text": fmt.Sprintf("vector %d", i), "embedding": vecs[i]}
-	}
-	if !batch {
-		for i := from; i < to; i++ {
-			if err := c.post(ctx, "/memory", mem(i), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	items := make([]map[string]any, 0, to-from)
-	for i := from; i < to; i++ {
-		items = append(items, mem(i))
-	}
-	var res struct{ Failed int }
-	if err := c.post(ctx, "/memory/batch", map[string]any{"memories": items}, &res); err != nil {
-		return err
-	}
-	if res.Failed > 0 {
-		return fmt.Errorf("batch at %d: %d items failed", from, res.Failed)
-	}
-	return nil
-}
-
-// post sends body and decodes a 2xx answer into out.
-func (c *client) post(ctx context.Context, path string, body, out any) error {
-	j, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1"+path, bytes.NewReader(j))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("X-Workspace-ID", workspace)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %d %.300s", path, res.StatusCode, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+// node is the memoryd the tool runs and a client of it.
+type node struct {
+	base string
+	api  *apiclient.Client
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/memoryd/memoryd/internal/apiclient"
 	"github.com/memoryd/memoryd/internal/pgtest"
 	"github.com/memoryd/memoryd/internal/weaviatetest"
 	"github.com/memoryd/memoryd/server/vector/weaviate"
@@ -157,7 +158,8 @@ func (e *env) stop() {
 // -batch memories a request; single creates with -batch 0), then waits
 // until Weaviate holds them all and node I's index finds them.
 func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
-	api := &client{http: httpClient(), key: e.key}
+	api := &apiclient.Client{HTTP: httpClient(), Key: e.key}
+	v := apiclient.Slice(vecs, memID)
 	size := max(o.batch, 1)
 	var next, failed, done atomic.Int64
 	var firstErr atomic.Value
@@ -171,7 +173,7 @@ func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 					return
 				}
 				to := min(from+size, len(vecs))
-				n, err := create(ctx, api, e.weav, vecs, from, to, o.batch > 0)
+				n, err := api.Create(ctx, e.weav, v, from, to, o.batch > 0)
 				if err != nil {
 					failed.Add(int64(to - from - n))
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -210,7 +212,7 @@ func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 			var res struct {
 				Results []struct{ Memory struct{ ID string } } `json:"results"`
 			}
-			err := api.post(ctx, e.inproc, "/memory/search", map[string]any{"embedding": vecs[i], "limit": 1, "threshold": 0.999, "mode": "semantic"}, &res)
+			err := api.Post(ctx, e.inproc, "/memory/search", map[string]any{"embedding": vecs[i], "limit": 1, "threshold": 0.999, "mode": "semantic"}, &res)
 			if err == nil && len(res.Results) == 1 {
 				break
 			}
@@ -222,41 +224,4 @@ func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 	}
 	fmt.Printf("both indexes hold every vector %v after the load began\n", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// create stores vecs[from:to] through base's API, in one batch request or
-// one create each, and returns how many were stored.
-func create(ctx context.Context, api *client, base string, vecs [][]float32, from, to int, batch bool) (int, error) {
-	mem := func(i int) map[string]any {
-		return map[string]any{"id": memID(i), "text": "vector " + memID(i), "embedding": vecs[i]}
-	}
-	if !batch {
-		for i := from; i < to; i++ {
-			if err := api.post(ctx, base, "/memory", mem(i), nil); err != nil {
-				return i - from, err
-			}
-		}
-		return to - from, nil
-	}
-	items := make([]map[string]any, 0, to-from)
-	for i := from; i < to; i++ {
-		items = append(items, mem(i))
-	}
-	var res struct {
-		Stored, Updated, Failed int
-		Results                 []struct {
-			Error *struct{ Message string } `json:"error"`
-		}
-	}
-	if err := api.post(ctx, base, "/memory/batch", map[string]any{"memories": items}, &res); err != nil {
-		return 0, err
-	}
-	if res.Failed > 0 {
-		for _, r := range res.Results {
-			if r.Error != nil {
-				return res.Stored + res.Updated, fmt.Errorf("batch item: %s", r.Error.Message)
-			}
-		}
-	}
-	return res.Stored + res.Updated, nil
 }

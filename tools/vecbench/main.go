@@ -18,12 +18,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -36,6 +34,7 @@ import (
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
 
+	"github.com/memoryd/memoryd/internal/apiclient"
 	"github.com/memoryd/memoryd/internal/vecdata"
 	"github.com/memoryd/memoryd/server/vector/weaviate"
 )
@@ -87,13 +86,13 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	api := &client{http: httpClient(), key: env.key}
+	api := &apiclient.Client{HTTP: httpClient(), Key: env.key}
 	runs := []struct {
 		name   string
 		search func(q []float32) ([]string, error)
 	}{
-		{"memoryd API, in-process index", func(q []float32) ([]string, error) { return api.search(ctx, env.inproc, q) }},
-		{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return api.search(ctx, env.weav, q) }},
+		{"memoryd API, in-process index", func(q []float32) ([]string, error) { return search(ctx, api, env.inproc, q) }},
+		{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
 		{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }},
 	}
 	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
@@ -201,42 +200,7 @@ func overlap(got, want []string) float64 {
 	return float64(n) / float64(len(want))
 }
 
-type client struct {
-	http *http.Client
-	key  string
-}
-
-// post sends body to base+/api/v1+path and decodes a 2xx answer into out.
-func (c *client) post(ctx context.Context, base, path string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1"+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s: %d %s", path, resp.StatusCode, raw)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(raw, out)
-}
-
-func (c *client) search(ctx context.Context, base string, q []float32) ([]string, error) {
+func search(ctx context.Context, c *apiclient.Client, base string, q []float32) ([]string, error) {
 	var res struct {
 		Results []struct {
 			Memory struct {
@@ -244,7 +208,7 @@ func (c *client) search(ctx context.Context, base string, q []float32) ([]string
 			} `json:"memory"`
 		} `json:"results"`
 	}
-	if err := c.post(ctx, base, "/memory/search", map[string]any{"embedding": q, "limit": 10, "mode": "semantic"}, &res); err != nil {
+	if err := c.Post(ctx, base, "/memory/search", map[string]any{"embedding": q, "limit": 10, "mode": "semantic"}, &res); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(res.Results))

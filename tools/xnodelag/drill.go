@@ -14,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/memoryd/memoryd/internal/apiclient"
 	"github.com/memoryd/memoryd/server/vector/weaviate"
 )
 
@@ -175,7 +176,11 @@ func reindexDrill(ctx context.Context, o options, c *cluster) error {
 // fill creates o.n memories with random vectors on A, in batches of
 // fillBatch (POST /memory/batch), o.clients batches at once.
 func fill(ctx context.Context, o options) error {
-	cl := &client{key: o.key, http: &http.Client{Timeout: 5 * time.Minute}}
+	api := &apiclient.Client{Key: o.key, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+	v := apiclient.Vectors{
+		ID:  func(i int) string { return fmt.Sprintf("fill-%d", i) },
+		Vec: func(i int) []float32 { return randomUnit(o.dims, uint64(i)) },
+	}
 	var next, failed, done atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -183,18 +188,9 @@ func fill(ctx context.Context, o options) error {
 		wg.Go(func() {
 			for from := next.Add(fillBatch) - fillBatch; from < int64(o.n) && time.Since(start) < fillLimit; from = next.Add(fillBatch) - fillBatch {
 				to := min(from+fillBatch, int64(o.n))
-				items := make([]map[string]any, 0, to-from)
-				for i := from; i < to; i++ {
-					id := fmt.Sprintf("fill-%d", i)
-					items = append(items, map[string]any{"id": id, "text": "fill " + id, "embedding": randomUnit(o.dims, uint64(i))})
-				}
-				var res struct{ Failed int }
-				status, err := cl.post(ctx, o.a, "/memory/batch", map[string]any{"memories": items}, &res)
-				switch {
-				case err != nil || status/100 != 2:
-					failed.Add(to - from)
-				case res.Failed > 0:
-					failed.Add(int64(res.Failed))
+				n, err := api.Create(ctx, o.a, v, int(from), int(to), true)
+				if err != nil {
+					failed.Add(to - from - int64(n))
 				}
 				if d := done.Add(to - from); d/10000 != (d-(to-from))/10000 {
 					fmt.Printf("  filled %d in %v\n", d/10000*10000, time.Since(start).Round(time.Second))

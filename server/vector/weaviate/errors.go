@@ -19,6 +19,23 @@ import (
 // cause stays wrapped for the logs.
 var errUnavailable = memoryd.Errorf(memoryd.EUNAVAILABLE, "Vector index unavailable")
 
+// errNotReady: Weaviate answers, but not yet as ready (it is starting).
+var errNotReady = away{memoryd.Errorf(memoryd.EUNAVAILABLE, "Vector index is not ready")}
+
+// away wraps the errors that say Weaviate did not answer or was not
+// ready. (errors.Is cannot tell them: a *memoryd.Error matches any error
+// of its code, the database's EUNAVAILABLE too.)
+type away struct{ error }
+
+func (a away) Unwrap() error { return a.error }
+
+// WentAway reports whether err says Weaviate did not answer or was not
+// ready: it may have restarted, and lost writes it had acknowledged.
+// The index feeder then compares it with the database (indexer.Marker).
+func (x *Index) WentAway(err error) bool {
+	return errors.As(err, new(away))
+}
+
 // classify turns a client error into a memoryd error: EUNAVAILABLE when
 // Weaviate did not answer (refused, timed out, 5xx), EINVALID for a
 // dimension Weaviate rejects, otherwise an internal error. The original
@@ -32,7 +49,7 @@ func classify(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("weaviate %s: %w: %w", op,
 			memoryd.Errorf(memoryd.EINVALID, "Vector dimension does not match the workspace's vectors"), err)
 	case isUnavailable(ctx, err):
-		return fmt.Errorf("weaviate %s: %w: %w", op, errUnavailable, err)
+		return away{fmt.Errorf("weaviate %s: %w: %w", op, errUnavailable, err)}
 	}
 	return fmt.Errorf("weaviate %s: %w", op, err)
 }

@@ -121,18 +121,28 @@ func TestNothingListening(t *testing.T) {
 	checkUnavailable(t, x)
 }
 
+// wantAway: err is unavailable, and the index feeder sees it as Weaviate
+// gone (to compare it with the database once it is back).
+func wantAway(t *testing.T, x *Index, what string, err error) {
+	t.Helper()
+	wantUnavailable(t, what, err)
+	if !x.WentAway(err) {
+		t.Fatalf("%s: %v is not WentAway", what, err)
+	}
+}
+
 func checkUnavailable(t *testing.T, x *Index) {
 	t.Helper()
 	v := vectortest.Vectors(44, 1, vectortest.Dims)[0]
-	wantUnavailable(t, "Ping", x.Ping(t.Context()))
-	wantUnavailable(t, "Upsert", x.Upsert("ws-a", "m1", v))
+	wantAway(t, x, "Ping", x.Ping(t.Context()))
+	wantAway(t, x, "Upsert", x.Upsert("ws-a", "m1", v))
 	_, err := x.Search("ws-a", v, 3, nil)
-	wantUnavailable(t, "Search", err)
+	wantAway(t, x, "Search", err)
 	_, err = x.SearchIDs("ws-a", v, 3, []string{"m1"})
-	wantUnavailable(t, "SearchIDs", err)
+	wantAway(t, x, "SearchIDs", err)
 	_, err = x.Count("ws-a")
-	wantUnavailable(t, "Count", err)
-	wantUnavailable(t, "Delete", x.Delete("ws-a", "m1"))
+	wantAway(t, x, "Count", err)
+	wantAway(t, x, "Delete", x.Delete("ws-a", "m1"))
 }
 
 // TestOutage: Weaviate stopped, then back: calls are unavailable meanwhile

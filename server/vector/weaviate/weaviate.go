@@ -148,7 +148,7 @@ func (x *Index) Ping(ctx context.Context) error {
 		return classify(ctx, "ping", err)
 	}
 	if !ready {
-		return memoryd.Errorf(memoryd.EUNAVAILABLE, "Vector index is not ready")
+		return errNotReady
 	}
 	return nil
 }
