@@ -161,13 +161,19 @@ type Config struct {
 	// Marker the changes are rewritten once it answers again: those it
 	// may have acknowledged and then lost on a crash.
 	RewriteSpan time.Duration
+	// WakeGap is the least time between two reads of the log that
+	// wake-ups start. Every commit wakes every node's consumer, a search
+	// too (search.performed), so without it each search would cost each
+	// node a read of the database; the gap adds at most itself to the
+	// lag of another node's write.
+	WakeGap time.Duration
 }
 
 // DefaultConfig is what memoryd runs with. RewriteSpan is far above the
 // seconds for which a killed Weaviate lost acknowledged writes in the
 // fault drill, and costs one rewrite per change of that span.
 var DefaultConfig = Config{PollInterval: 500 * time.Millisecond, ReadBatch: 1000, WipeCheck: 5 * time.Second,
-	RewriteSpan: time.Minute}
+	RewriteSpan: time.Minute, WakeGap: 50 * time.Millisecond}
 
 // Consumer follows the log into one Target.
 type Consumer struct {
@@ -240,6 +246,9 @@ func WithConfig(cfg Config) Option {
 		}
 		if cfg.RewriteSpan > 0 {
 			c.cfg.RewriteSpan = cfg.RewriteSpan
+		}
+		if cfg.WakeGap != 0 {
+			c.cfg.WakeGap = max(cfg.WakeGap, 0) // negative: none
 		}
 	}
 }
@@ -327,6 +336,7 @@ func (c *Consumer) Run(ctx context.Context) {
 	defer poll.Stop()
 	failing := false
 	for {
+		began := time.Now()
 		err := c.CatchUp(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -345,12 +355,31 @@ func (c *Consumer) Run(ctx context.Context) {
 				notify = nil // subscribe again at the next poll
 				continue
 			}
+			if !sleep(ctx, c.cfg.WakeGap-time.Since(began)) {
+				return
+			}
 			drain(notify)
 		case <-poll.C:
 			if notify == nil {
 				notify = c.listen(ctx)
 			}
 		}
+	}
+}
+
+// sleep waits d (nothing when d <= 0) and reports whether ctx is still
+// live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

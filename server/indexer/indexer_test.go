@@ -3,13 +3,17 @@ package indexer_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/embed/hash"
 	"github.com/memoryd/memoryd/server/indexer"
 	"github.com/memoryd/memoryd/server/service"
@@ -342,4 +346,58 @@ type countApplies struct {
 func (c *countApplies) ApplyCurrent(ctx context.Context, ws string, ids []string) error {
 	c.ids = append(c.ids, ids...)
 	return c.Service.ApplyCurrent(ctx, ws, ids)
+}
+
+// countReads is a Log (and Listener, through the store) that counts the
+// consumer's reads of the log.
+type countReads struct {
+	*store.Store
+	reads atomic.Int64
+}
+
+func (c *countReads) ReadEvents(ctx context.Context, ws string, after int64, limit int) ([]*memoryd.Event, error) {
+	c.reads.Add(1)
+	return c.Store.ReadEvents(ctx, ws, after, limit)
+}
+
+// Commits 10 ms apart each wake the consumer, but it reads the log at
+// most once per WakeGap (here 200 ms): over 40 commits, a handful of
+// reads instead of one a commit, and the last write still arrives.
+func TestConsumerWakeGapCoalescesReads(t *testing.T) {
+	b := newNode(t, filepath.Join(t.TempDir(), "memoryd.db"), indexer.Config{})
+	counted := &countReads{Store: b.st}
+	feed := indexer.New(counted, b.svc, &indexer.MemCursor{},
+		indexer.WithConfig(indexer.Config{PollInterval: time.Hour, WakeGap: 200 * time.Millisecond}))
+	other, err := service.New(b.st, memindex.New(), hash.New(dims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feed.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { feed.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(waitLimit); counted.reads.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run made no first read within %v (waitLimit)", waitLimit)
+		}
+	}
+	before := counted.reads.Load()
+	const writes = 40
+	for i := range writes {
+		if _, err := other.Put(context.Background(), actor, service.PutInput{ID: fmt.Sprint("m", i), Text: "x", Embedding: unit(i % dims)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(waitLimit); !slices.Contains(b.found(t, unit((writes-1)%dims)), fmt.Sprint("m", writes-1)); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the last write did not reach the index within %v (waitLimit)", waitLimit)
+		}
+	}
+	if reads := counted.reads.Load() - before; reads > writes/3 {
+		t.Fatalf("%d reads of the log for %d commits 10 ms apart with a 200 ms WakeGap, want at most %d", reads, writes, writes/3)
+	}
 }

@@ -37,7 +37,8 @@ type env struct {
 	wv            *weaviatetest.Server
 	nodes         []*exec.Cmd
 	logDone       []chan struct{}
-	inproc, weav  string // base URLs of node I and node W
+	inproc        []string // base URLs of the nodes I, one per -inproc-ef
+	weav          string   // base URL of node W
 	key, db, bin  string
 	vectors, dims string
 }
@@ -78,8 +79,14 @@ func start(ctx context.Context, o options) (e *env, err error) {
 	if e.weav, err = e.node("W", "--vectors", e.vectors); err != nil {
 		return e, err
 	}
-	e.inproc, err = e.node("I")
-	return e, err
+	for i, ef := range o.inprocEF {
+		base, err := e.node(fmt.Sprintf("I%d", i+1), "--search-ef", fmt.Sprint(ef))
+		if err != nil {
+			return e, err
+		}
+		e.inproc = append(e.inproc, base)
+	}
+	return e, nil
 }
 
 // node runs `memoryd serve` on a free loopback port and returns its base
@@ -206,22 +213,32 @@ func load(ctx context.Context, o options, e *env, vecs [][]float32) error {
 		}
 		time.Sleep(time.Second)
 	}
-	// Node I applies the log in order: the last writes found, all are.
-	for i := len(vecs) - 1; i >= max(0, len(vecs)-o.writers*4); i-- {
+	for _, base := range e.inproc {
+		if err := caughtUp(ctx, api, base, vecs, o.writers*4, start); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("every index holds every vector %v after the load began\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// caughtUp waits until the in-process node at base finds the last
+// vectors (it applies the log in order: the last found, all are).
+func caughtUp(ctx context.Context, api *apiclient.Client, base string, vecs [][]float32, last int, start time.Time) error {
+	for i := len(vecs) - 1; i >= max(0, len(vecs)-last); i-- {
 		for {
 			var res struct {
 				Results []struct{ Memory struct{ ID string } } `json:"results"`
 			}
-			err := api.Post(ctx, e.inproc, "/memory/search", map[string]any{"embedding": vecs[i], "limit": 1, "threshold": 0.999, "mode": "semantic"}, &res)
+			err := api.Post(ctx, base, "/memory/search", map[string]any{"embedding": vecs[i], "limit": 1, "threshold": 0.999, "mode": "semantic"}, &res)
 			if err == nil && len(res.Results) == 1 {
 				break
 			}
 			if time.Since(start) > loadLimit {
-				return fmt.Errorf("node I does not find %s after %v (loadLimit)", memID(i), loadLimit)
+				return fmt.Errorf("node %s does not find %s after %v (loadLimit)", base, memID(i), loadLimit)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	fmt.Printf("both indexes hold every vector %v after the load began\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -15,6 +15,13 @@
 // one database: node W on Weaviate, node I on the in-process index. The
 // vectors go in as client embeddings through node W's API; node I learns
 // them from the shared log, so both answer from the same memories.
+// -inproc-ef runs one node I per search ef (recall against speed).
+//
+// "HTTP floor in front of Weaviate" is the least any service answering
+// over HTTP in front of Weaviate costs on this machine: a server in the
+// tool that decodes the same request body, sends Weaviate memoryd's query
+// (weaviate.Index.SearchFilter) and encodes the ids. memoryd on Weaviate
+// is judged against it as well as against Weaviate itself.
 package main
 
 import (
@@ -24,9 +31,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,6 +46,7 @@ import (
 
 	"github.com/memoryd/memoryd/internal/apiclient"
 	"github.com/memoryd/memoryd/internal/vecdata"
+	memoryd "github.com/memoryd/memoryd/server"
 	"github.com/memoryd/memoryd/server/vector/weaviate"
 )
 
@@ -44,6 +55,7 @@ type options struct {
 	spread                                              float64
 	bin                                                 string
 	seed                                                uint64
+	inprocEF                                            []int
 }
 
 func main() {
@@ -58,7 +70,16 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 500, "memories per POST /memory/batch while loading (0: one POST /memory each)")
 	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (empty: built from this tree)")
 	flag.Uint64Var(&o.seed, "seed", 41, "data set seed")
+	efs := flag.String("inproc-ef", "768", "comma-separated --search-ef values, one in-process node each")
 	flag.Parse()
+	for _, f := range strings.Split(*efs, ",") {
+		ef, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vecbench: -inproc-ef:", err)
+			os.Exit(2)
+		}
+		o.inprocEF = append(o.inprocEF, ef)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "vecbench:", err)
 		os.Exit(1)
@@ -86,25 +107,69 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	floor := httptest.NewServer(floorHandler(idx))
+	defer floor.Close()
 	api := &apiclient.Client{HTTP: httpClient(), Key: env.key}
-	runs := []struct {
+	type run struct {
 		name   string
 		search func(q []float32) ([]string, error)
-	}{
-		{"memoryd API, in-process index", func(q []float32) ([]string, error) { return search(ctx, api, env.inproc, q) }},
-		{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
-		{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }},
 	}
+	var runs []run
+	for i, base := range env.inproc {
+		runs = append(runs, run{fmt.Sprintf("memoryd API, in-process ef %d", o.inprocEF[i]),
+			func(q []float32) ([]string, error) { return search(ctx, api, base, q) }})
+	}
+	runs = append(runs,
+		run{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
+		run{"HTTP floor in front of Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, floor.URL, q) }},
+		run{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }})
 	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
-	fmt.Printf("%-32s %8s %9s %9s %10s\n", "", "QPS", "p50", "p99", "recall@10")
+	fmt.Printf("%-34s %8s %9s %9s %10s\n", "", "QPS", "p50", "p99", "recall@10")
 	for _, r := range runs {
 		res, err := measure(queries, truth, o.clients, r.search)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
-		fmt.Printf("%-32s %8.1f %9v %9v %10.4f\n", r.name, res.qps, res.p50, res.p99, res.recall)
+		fmt.Printf("%-34s %8.1f %9v %9v %10.4f\n", r.name, res.qps, res.p50, res.p99, res.recall)
 	}
 	return nil
+}
+
+// floorHandler answers POST /api/v1/memory/search as a minimal service in
+// front of Weaviate would: decode the body, send memoryd's query, encode
+// the ids in memoryd's response shape. No key, no validation, no event,
+// no store.
+func floorHandler(idx *weaviate.Index) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Embedding []float32 `json:"embedding"`
+			Limit     int       `json:"limit"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		hits, err := idx.SearchFilter(workspace, req.Embedding, req.Limit, memoryd.Filter{})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		type memory struct {
+			ID string `json:"id"`
+		}
+		type result struct {
+			Memory memory  `json:"memory"`
+			Score  float32 `json:"score"`
+		}
+		out := struct {
+			Results []result `json:"results"`
+		}{Results: make([]result, len(hits))}
+		for i, h := range hits {
+			out.Results[i] = result{memory{h.ID}, h.Score}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
 }
 
 // direct is the query memoryd sends Weaviate, sent by the tool itself.

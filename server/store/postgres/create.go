@@ -33,6 +33,9 @@ c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 AND EXISTS (SELECT 1 F
 const appendSQL = `e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c RETURNING seq)
 SELECT e.seq, pg_notify(?, e.seq::text) FROM e`
 
+// appendEventSQL appends an event alone.
+const appendEventSQL = "WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),\n" + appendSQL
+
 func appendArgs(ev *memoryd.Event) []any {
 	return []any{ev.Workspace, ev.Type, string(ev.Payload), sqlstore.Micros(ev.CreatedAt), notifyChannel}
 }
