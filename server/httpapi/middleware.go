@@ -208,6 +208,30 @@ func (s *Server) strictJSON(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !hasNull(body) {
+			r = r.WithContext(context.WithValue(r.Context(), noNullKey{}, true))
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// noNullKey marks a request whose JSON body strictJSON read and found
+// without a null (see fastValidation).
+type noNullKey struct{}
+
+// hasNull reports whether the valid JSON document body holds a null:
+// outside strings, an 'n' can only begin one.
+func hasNull(body []byte) bool {
+	in := false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && c == 'n':
+			return true
+		}
+	}
+	return false
 }

@@ -246,3 +246,34 @@ func TestAsyncAPIDocumentIsServed(t *testing.T) {
 		t.Fatalf("ready: %d %s", r.Status, r.Raw)
 	}
 }
+
+// An embedding item that is not a number is 400 and stores nothing,
+// whichever validator reads the body: a null sends it to the one that
+// checks every item, the others are refused by the decoder after the one
+// that checks only the length (fastValidation).
+func TestEmbeddingItemsThatAreNotNumbers(t *testing.T) {
+	e := testenv.New(t)
+	for _, bad := range []any{nil, true, "0.5", []any{0.5}, map[string]any{"x": 1}, 1e39} {
+		vec := make([]any, 512)
+		for i := range vec {
+			vec[i] = 0.01
+		}
+		vec[7] = bad
+		for _, req := range []struct{ method, path string }{{"POST", "/api/v1/memory"}, {"POST", "/api/v1/memory/search"}, {"POST", "/api/v1/memory/batch"}} {
+			body := map[string]any{"id": "n", "text": "not a number", "embedding": vec}
+			switch req.path {
+			case "/api/v1/memory/search":
+				body = map[string]any{"embedding": vec, "mode": "semantic"}
+			case "/api/v1/memory/batch":
+				body = map[string]any{"memories": []any{body}}
+			}
+			r := e.Do(req.method, req.path, e.KeyA, body)
+			if r.Status != 400 || r.Body["error"] != "INVALID_REQUEST" {
+				t.Fatalf("%s %s with embedding item %#v: %d %.300s, want 400 INVALID_REQUEST", req.method, req.path, bad, r.Status, r.Raw)
+			}
+		}
+	}
+	if n := total(e); n != 0 {
+		t.Fatalf("refused requests stored %v memories", n)
+	}
+}
