@@ -187,11 +187,17 @@ func isJSON(contentType string) bool {
 // strictJSON rejects a request body that is not exactly one JSON value:
 // the validator and the generated decoder both stop after the first value
 // and would accept `{"text":"x"} trailing`. Nor may its strings be ones
-// the decoder would rewrite (checkJSONText).
-func (s *Server) strictJSON(next http.Handler) http.Handler {
+// the decoder would rewrite (checkJSONText). It hands a JSON body without
+// a null to fast, the validator that checks an embedding's length but not
+// each of its numbers (item by item, validating cost more than the rest
+// of a search with a 512-number embedding), and every other request to
+// full. Nothing gets through that full refuses: the generated decoder
+// refuses an item that is a string, a bool, an array, an object or out of
+// float32's range; only a null it would read as 0, and that goes to full.
+func (s *Server) strictJSON(full, fast http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody || !isJSON(r.Header.Get("Content-Type")) {
-			next.ServeHTTP(w, r)
+			full.ServeHTTP(w, r)
 			return
 		}
 		body, err := io.ReadAll(r.Body)
@@ -208,16 +214,13 @@ func (s *Server) strictJSON(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if !hasNull(body) {
-			r = r.WithContext(context.WithValue(r.Context(), noNullKey{}, true))
+		if hasNull(body) {
+			full.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		fast.ServeHTTP(w, r)
 	})
 }
-
-// noNullKey marks a request whose JSON body strictJSON read and found
-// without a null (see fastValidation).
-type noNullKey struct{}
 
 // hasNull reports whether the valid JSON document body holds a null:
 // outside strings, an 'n' can only begin one.

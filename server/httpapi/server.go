@@ -183,7 +183,7 @@ func (s *Server) Handler() (http.Handler, error) {
 			writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Invalid request: " + firstLine(err.Error())})
 		},
 	})
-	var h http.Handler = s.importFirst(s.strictJSON(fastValidation(full(routes), fast(routes))), routes)
+	var h http.Handler = s.importFirst(s.strictJSON(full(routes), fast(routes)), routes)
 	if s.stream != nil {
 		h = s.streamFirst(h)
 	}
@@ -194,7 +194,9 @@ func (s *Server) Handler() (http.Handler, error) {
 }
 
 // validator checks requests against the OpenAPI document; withoutItems
-// leaves each embedding's numbers unchecked (fastValidation).
+// leaves each embedding's numbers unchecked (see strictJSON). Each call
+// parses the embedded document anew, so the two validators share no
+// schema.
 func (s *Server) validator(withoutItems bool) (func(http.Handler) http.Handler, error) {
 	swagger, err := api.GetSpec()
 	if err != nil {
@@ -224,23 +226,6 @@ func (s *Server) validator(withoutItems bool) (func(http.Handler) http.Handler, 
 			writeError(w, r, s.log, s.readError(r, err))
 		},
 	}), nil
-}
-
-// fastValidation sends a JSON body without a null to fast, the validator
-// that checks an embedding's length but not each of its numbers: item by
-// item, the validator cost more than the rest of a search with a
-// 512-number embedding. Nothing gets through that full refuses: the
-// generated decoder refuses an item that is a string, a bool, an array,
-// an object or out of float32's range, and a null (which it would read
-// as 0) sends the body to full.
-func fastValidation(full, fast http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ok, _ := r.Context().Value(noNullKey{}).(bool); ok {
-			fast.ServeHTTP(w, r)
-			return
-		}
-		full.ServeHTTP(w, r)
-	})
 }
 
 // mcpFirst hands MCPPath to the MCP handler: JSON-RPC, which the

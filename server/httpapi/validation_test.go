@@ -250,7 +250,7 @@ func TestAsyncAPIDocumentIsServed(t *testing.T) {
 // An embedding item that is not a number is 400 and stores nothing,
 // whichever validator reads the body: a null sends it to the one that
 // checks every item, the others are refused by the decoder after the one
-// that checks only the length (fastValidation).
+// that checks only the length (strictJSON).
 func TestEmbeddingItemsThatAreNotNumbers(t *testing.T) {
 	e := testenv.New(t)
 	for _, bad := range []any{nil, true, "0.5", []any{0.5}, map[string]any{"x": 1}, 1e39} {

@@ -165,7 +165,7 @@ type Config struct {
 	// wake-ups start. Every commit wakes every node's consumer, a search
 	// too (search.performed), so without it each search would cost each
 	// node a read of the database; the gap adds at most itself to the
-	// lag of another node's write.
+	// lag of another node's write. Negative: no gap.
 	WakeGap time.Duration
 }
 
