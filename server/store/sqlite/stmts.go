@@ -35,7 +35,7 @@ func (s *Store) prepareWrites(ctx context.Context) error {
 		}
 		s.prepared[q] = st
 	}
-	return nil
+	return s.Prepare(ctx, sqlstore.WebhookHotSQL)
 }
 
 // stmt returns the group transaction's statement for query.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,8 @@ type Base struct {
 	D Dialect
 	// FullHold: see Ping. Set before the store is used.
 	FullHold time.Duration
+
+	prepared map[string]*sql.Stmt // by Prepare; read-only afterwards
 
 	epoch    string
 	full     atomic.Bool  // a write failed for lack of space; none has committed since

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -263,7 +262,7 @@ func (b *Base) queueFor(ctx context.Context, tx bun.Tx, evs []*memoryd.Event,
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, messageInsertSQL, messageArgs(m)...); err != nil {
+			if _, err := b.txExec(ctx, tx, messageInsertSQL, messageArgs(m)...); err != nil {
 				return err
 			}
 		}
@@ -335,7 +334,7 @@ func (b *Base) FinishAttempts(ctx context.Context, owner string, fs []webhooks.F
 	err := b.W.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		clear(out)
 		for i, f := range fs {
-			err := finish(ctx, tx, owner, f.Attempt, f.Outcome)
+			err := b.finish(ctx, tx, owner, f.Attempt, f.Outcome)
 			if errors.Is(err, webhooks.ErrLost) {
 				out[i].Err = err // this one wrote nothing; the others go on
 				continue
@@ -344,7 +343,7 @@ func (b *Base) FinishAttempts(ctx context.Context, owner string, fs []webhooks.F
 				return err
 			}
 			if f.Next != nil && f.Outcome.Disable == "" {
-				if out[i].Next, err = leaseHead(ctx, tx, f.Attempt.EndpointID, owner, f.Next); err != nil {
+				if out[i].Next, err = b.leaseHead(ctx, tx, f.Attempt.EndpointID, owner, f.Next); err != nil {
 					return err
 				}
 			}
@@ -358,17 +357,32 @@ func (b *Base) FinishAttempts(ctx context.Context, owner string, fs []webhooks.F
 	return out, nil
 }
 
-func finish(ctx context.Context, tx bun.Tx, owner string, a *webhooks.Attempt, o webhooks.Outcome) error {
-	res, err := tx.ExecContext(ctx, `UPDATE webhook_messages SET status = ?, attempts = ?, next_at = ?, lease_owner = '', lease_until = 0
-WHERE id = ? AND lease_owner = ?`, o.Status, a.N, Micros(o.NextAt), a.MessageID, owner)
+// The statements every delivery runs (WebhookHotSQL).
+const (
+	finishMessageSQL = `UPDATE webhook_messages SET status = ?, attempts = ?, next_at = ?, lease_owner = '', lease_until = 0
+WHERE id = ? AND lease_owner = ?`
+	insertAttemptSQL = `INSERT INTO webhook_attempts (id, endpoint_id, message_id, event_type, attempt, attempted_at,
+status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	leaseHeadSQL = `UPDATE webhook_messages SET lease_owner = ?, lease_until = ?
+WHERE id = (SELECT p.id FROM webhook_messages p WHERE p.endpoint_id = ? AND p.status = 'pending' ORDER BY p.seq, p.id LIMIT 1)
+AND status = 'pending' AND next_at <= ? AND lease_until <= ?
+RETURNING ` + messageTableColumns
+	messageTableColumns = "id, endpoint_id, seq, type, body, status, attempts, next_at, created_at"
+)
+
+// WebhookHotSQL are the statements an engine may prepare once
+// (Base.Prepare): they run for every delivery.
+var WebhookHotSQL = []string{finishMessageSQL, insertAttemptSQL, leaseHeadSQL, messageInsertSQL}
+
+func (b *Base) finish(ctx context.Context, tx bun.Tx, owner string, a *webhooks.Attempt, o webhooks.Outcome) error {
+	res, err := b.txExec(ctx, tx, finishMessageSQL, o.Status, a.N, Micros(o.NextAt), a.MessageID, owner)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return webhooks.ErrLost
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO webhook_attempts (id, endpoint_id, message_id, event_type, attempt, attempted_at,
-status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = b.txExec(ctx, tx, insertAttemptSQL,
 		a.ID, a.EndpointID, a.MessageID, a.EventType, a.N, Micros(a.At), a.StatusCode, a.Latency.Microseconds(),
 		a.Error, a.ResponseBody)
 	if err != nil || o.Disable == "" {
@@ -382,12 +396,9 @@ status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?
 // leaseHead leases the endpoint's oldest pending message if it is due and
 // free. The row's own status and lease are checked by the UPDATE, so a
 // node that raced here first wins and this one gets nothing.
-func leaseHead(ctx context.Context, tx bun.Tx, endpointID, owner string, l *webhooks.Lease) (*webhooks.Message, error) {
+func (b *Base) leaseHead(ctx context.Context, tx bun.Tx, endpointID, owner string, l *webhooks.Lease) (*webhooks.Message, error) {
 	at := Micros(l.Now)
-	rows, err := tx.QueryContext(ctx, `UPDATE webhook_messages SET lease_owner = ?, lease_until = ?
-WHERE id = (SELECT p.id FROM webhook_messages p WHERE p.endpoint_id = ? AND p.status = 'pending' ORDER BY p.seq, p.id LIMIT 1)
-AND status = 'pending' AND next_at <= ? AND lease_until <= ?
-RETURNING `+strings.ReplaceAll(messageColumns, "m.", ""), owner, Micros(l.Until), endpointID, at, at)
+	rows, err := b.txQuery(ctx, tx, leaseHeadSQL, owner, Micros(l.Until), endpointID, at, at)
 	if err != nil {
 		return nil, err
 	}

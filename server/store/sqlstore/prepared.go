@@ -1,0 +1,49 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// bun writes arguments into the SQL text, so SQLite parses every such
+// statement anew; under webhook load that parsing was about a fifth of
+// the CPU. An engine whose writes share one connection (SQLite) prepares
+// the hot statements once with Prepare, and transactions bind them.
+// Elsewhere (PostgreSQL's pool) statements stay as they are: binding a
+// pool-prepared statement to a transaction on another connection would
+// prepare it again on every use.
+
+// Prepare prepares queries on W for the txExec and txQuery of later
+// transactions. Call it once, before the store is used.
+func (b *Base) Prepare(ctx context.Context, queries []string) error {
+	if b.prepared == nil {
+		b.prepared = make(map[string]*sql.Stmt, len(queries))
+	}
+	for _, q := range queries {
+		st, err := b.W.DB.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare %q: %w", q, err)
+		}
+		b.prepared[q] = st
+	}
+	return nil
+}
+
+// txExec runs query in tx, prepared if Prepare prepared it.
+func (b *Base) txExec(ctx context.Context, tx bun.Tx, query string, args ...any) (sql.Result, error) {
+	if p, ok := b.prepared[query]; ok {
+		return tx.Tx.StmtContext(ctx, p).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// txQuery runs query in tx, prepared if Prepare prepared it.
+func (b *Base) txQuery(ctx context.Context, tx bun.Tx, query string, args ...any) (*sql.Rows, error) {
+	if p, ok := b.prepared[query]; ok {
+		return tx.Tx.StmtContext(ctx, p).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
