@@ -35,7 +35,10 @@ func (s *Store) prepareWrites(ctx context.Context) error {
 		}
 		s.prepared[q] = st
 	}
-	return s.Prepare(ctx, sqlstore.WebhookHotSQL)
+	if err := s.Prepare(ctx, sqlstore.WebhookHotSQL); err != nil {
+		return err
+	}
+	return s.PrepareReads(ctx, sqlstore.WebhookHotReads)
 }
 
 // stmt returns the group transaction's statement for query.

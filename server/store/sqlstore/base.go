@@ -23,7 +23,8 @@ type Base struct {
 	// FullHold: see Ping. Set before the store is used.
 	FullHold time.Duration
 
-	prepared map[string]*sql.Stmt // by Prepare; read-only afterwards
+	prepared      map[string]*sql.Stmt // by Prepare; read-only afterwards
+	preparedReads map[string]*sql.Stmt // by PrepareReads; likewise
 
 	epoch    string
 	full     atomic.Bool  // a write failed for lack of space; none has committed since

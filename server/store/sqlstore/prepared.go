@@ -18,18 +18,31 @@ import (
 
 // Prepare prepares queries on W for the txExec and txQuery of later
 // transactions. Call it once, before the store is used.
-func (b *Base) Prepare(ctx context.Context, queries []string) error {
-	if b.prepared == nil {
-		b.prepared = make(map[string]*sql.Stmt, len(queries))
+func (b *Base) Prepare(ctx context.Context, queries []string) (err error) {
+	b.prepared, err = prepareAll(ctx, b.W, b.prepared, queries)
+	return err
+}
+
+// PrepareReads prepares queries on R for reads outside transactions
+// (each of R's connections prepares a statement once, when it first
+// runs it). Call it once, before the store is used.
+func (b *Base) PrepareReads(ctx context.Context, queries []string) (err error) {
+	b.preparedReads, err = prepareAll(ctx, b.R, b.preparedReads, queries)
+	return err
+}
+
+func prepareAll(ctx context.Context, db *bun.DB, into map[string]*sql.Stmt, queries []string) (map[string]*sql.Stmt, error) {
+	if into == nil {
+		into = make(map[string]*sql.Stmt, len(queries))
 	}
 	for _, q := range queries {
-		st, err := b.W.DB.PrepareContext(ctx, q)
+		st, err := db.DB.PrepareContext(ctx, q)
 		if err != nil {
-			return fmt.Errorf("store: prepare %q: %w", q, err)
+			return into, fmt.Errorf("store: prepare %q: %w", q, err)
 		}
-		b.prepared[q] = st
+		into[q] = st
 	}
-	return nil
+	return into, nil
 }
 
 // txExec runs query in tx, prepared if Prepare prepared it.

@@ -85,8 +85,23 @@ func (b *Base) CreateEndpoint(ctx context.Context, e *webhooks.Endpoint) error {
 	return nil
 }
 
+// endpointsSQL reads the endpoints that match where.
+func endpointsSQL(where string) string {
+	return "SELECT " + endpointColumns + " FROM webhook_endpoints WHERE " + where + " ORDER BY created_at, id"
+}
+
+// WebhookHotReads are the reads an engine may prepare once
+// (Base.PrepareReads): every delivery reads its endpoint.
+var WebhookHotReads = []string{endpointsSQL("id = ?")}
+
 func (b *Base) queryEndpoints(ctx context.Context, db bun.IDB, where string, args ...any) ([]*webhooks.Endpoint, error) {
-	rows, err := db.QueryContext(ctx, "SELECT "+endpointColumns+" FROM webhook_endpoints WHERE "+where+" ORDER BY created_at, id", args...)
+	var rows *sql.Rows
+	var err error
+	if p, ok := b.preparedReads[endpointsSQL(where)]; ok && db == bun.IDB(b.R) {
+		rows, err = p.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.QueryContext(ctx, endpointsSQL(where), args...)
+	}
 	if err != nil {
 		return nil, b.Fail(fmt.Errorf("store: read webhooks: %w", err))
 	}
