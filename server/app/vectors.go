@@ -186,5 +186,7 @@ func startVectors(ctx context.Context, vc VectorsConfig, dsn string, st *store.S
 	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { feed.Run(feedCtx); close(done) }()
-	return &vectors{svc: svc, index: idx, feed: feed, loaded: n, stop: func() { stopFeed(); <-done; closePos() }}, nil
+	stopSearchLog := svc.StartSearchLog()
+	stop := func() { stopSearchLog(); stopFeed(); <-done; closePos() }
+	return &vectors{svc: svc, index: idx, feed: feed, loaded: n, stop: stop}, nil
 }

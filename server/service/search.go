@@ -210,9 +210,8 @@ func (s *Service) load(ctx context.Context, ws string, scored []memoryd.Scored, 
 	return hits, nil
 }
 
-// recordSearch appends search.performed, with the query cut to
-// MaxEventQueryBytes; a failure is logged, not returned, since the search
-// itself succeeded.
+// recordSearch appends search.performed (through the search log when one
+// runs), with the query cut to MaxEventQueryBytes.
 func (s *Service) recordSearch(ctx context.Context, a Actor, q SearchQuery, res *SearchResult) {
 	filters := q.FilterJSON
 	if filters == nil {
@@ -224,11 +223,12 @@ func (s *Service) recordSearch(ctx context.Context, a Actor, q SearchQuery, res 
 		ExecutionTime: float64(res.Elapsed.Microseconds()) / 1000, UserId: a.User,
 		Timestamp: s.now().UTC(), Filters: filters,
 	})
-	if err == nil {
-		err = s.store.AppendEvent(ctx, &memoryd.Event{Workspace: a.Workspace, Type: memoryd.EventSearchPerformed,
-			Payload: payload, CreatedAt: s.now().UTC()})
-	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "recording search.performed", "err", err)
+		return
+	}
+	ev := &memoryd.Event{Workspace: a.Workspace, Type: memoryd.EventSearchPerformed, Payload: payload, CreatedAt: s.now().UTC()}
+	if !s.searchLog.Load().enqueue(ev) {
+		s.appendSearch(ctx, ev)
 	}
 }

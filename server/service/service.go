@@ -52,6 +52,9 @@ type Service struct {
 	// direct holds the log positions of the writes whose index update
 	// this node made (direct.go).
 	direct direct
+	// searchLog, when started, appends search.performed events after
+	// the search answers (searchlog.go).
+	searchLog atomic.Pointer[searchLog]
 }
 
 // stripes is the number of per-id locks; ids share them by hash.
