@@ -42,7 +42,7 @@ func TestSearchLogAppendsEveryEvent(t *testing.T) {
 	st := openStore(t, "")
 	svc, logs := newService(st)
 	stop := svc.StartSearchLog()
-	const n = 3000 // more than the queue holds, so some searches append their own
+	const n = 3000 // more than the queue holds
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for c := range 8 {

@@ -174,6 +174,7 @@ func (s *Store) Close() error {
 	for _, st := range s.prepared {
 		st.Close()
 	}
+	s.ClosePrepared()
 	err := errors.Join(s.R.Close(), s.W.Close())
 	for _, f := range []*os.File{s.dbFile, s.walFile} {
 		err = errors.Join(err, f.Close())

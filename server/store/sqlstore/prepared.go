@@ -31,6 +31,16 @@ func (b *Base) PrepareReads(ctx context.Context, queries []string) (err error) {
 	return err
 }
 
+// ClosePrepared closes what Prepare and PrepareReads prepared. Call it
+// once, when the store closes, before W and R.
+func (b *Base) ClosePrepared() {
+	for _, m := range []map[string]*sql.Stmt{b.prepared, b.preparedReads} {
+		for _, st := range m {
+			st.Close()
+		}
+	}
+}
+
 func prepareAll(ctx context.Context, db *bun.DB, into map[string]*sql.Stmt, queries []string) (map[string]*sql.Stmt, error) {
 	if into == nil {
 		into = make(map[string]*sql.Stmt, len(queries))

@@ -95,12 +95,13 @@ func endpointsSQL(where string) string {
 var WebhookHotReads = []string{endpointsSQL("id = ?")}
 
 func (b *Base) queryEndpoints(ctx context.Context, db bun.IDB, where string, args ...any) ([]*webhooks.Endpoint, error) {
+	q := endpointsSQL(where)
 	var rows *sql.Rows
 	var err error
-	if p, ok := b.preparedReads[endpointsSQL(where)]; ok && db == bun.IDB(b.R) {
+	if p, ok := b.preparedReads[q]; ok && db == bun.IDB(b.R) {
 		rows, err = p.QueryContext(ctx, args...)
 	} else {
-		rows, err = db.QueryContext(ctx, endpointsSQL(where), args...)
+		rows, err = db.QueryContext(ctx, q, args...)
 	}
 	if err != nil {
 		return nil, b.Fail(fmt.Errorf("store: read webhooks: %w", err))
