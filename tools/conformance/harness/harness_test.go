@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/testcontainers/testcontainers-go"
+
 	"github.com/memoryd/memoryd/conformance"
 )
 
@@ -67,7 +69,13 @@ func TestConform(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	out, err := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+image).Output()
+	// This process's containers only: another run on the same engine may
+	// be under way. testcontainers labels each container with its session
+	// under this key (its internal core.LabelSessionID; the exported
+	// TestcontainerLabelSessionID is an older key it no longer sets).
+	const sessionLabel = "org.testcontainers.sessionId"
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+image,
+		"--filter", "label="+sessionLabel+"="+testcontainers.SessionID()).Output()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("containers of %s left: %q %v", image, out, err)
 	}
