@@ -102,6 +102,7 @@ type Deliverer struct {
 	mu       sync.Mutex
 	inflight map[string]bool // endpoint ids with an attempt running here
 	wg       sync.WaitGroup
+	skip     skipSpan // read and written by Run's goroutine only
 }
 
 // NewDeliverer returns a Deliverer reading log and queueing in st,
@@ -191,19 +192,39 @@ func (d *Deliverer) step(ctx context.Context) {
 	}
 }
 
+// skipSpan is the part of the log after the stored position that this
+// deliverer has read and found without a webhook event. Moving the stored
+// position over such a span costs a write transaction, and every search
+// appends search.performed: so the span is held here and written with
+// the next webhook event, or once it is PollInterval old.
+type skipSpan struct {
+	from, to int64 // the stored position it starts at; the last event read
+	since    time.Time
+}
+
 // fanOut queues one batch of the log; more reports a full batch.
 func (d *Deliverer) fanOut(ctx context.Context) (more bool, err error) {
 	pos, _, err := d.store.WebhookPosition(ctx)
 	if err != nil {
 		return false, err
 	}
-	evs, err := d.log.ReadEvents(ctx, "", pos, d.cfg.ReadBatch)
-	if err != nil || len(evs) == 0 {
+	if d.skip.from != pos || d.skip.to < pos {
+		d.skip = skipSpan{from: pos, to: pos} // another node moved it
+	}
+	evs, err := d.log.ReadEvents(ctx, "", d.skip.to, d.cfg.ReadBatch)
+	if err != nil {
 		return false, err
 	}
-	if evs[0].Seq > pos+1 {
-		d.lg.WarnContext(ctx, "webhooks: events after the fan-out position were pruned before delivery",
-			"position", pos, "first", evs[0].Seq)
+	to := d.skip.to
+	if len(evs) > 0 {
+		if evs[0].Seq > to+1 {
+			d.lg.WarnContext(ctx, "webhooks: events after the fan-out position were pruned before delivery",
+				"position", to, "first", evs[0].Seq)
+		}
+		to = evs[len(evs)-1].Seq
+	}
+	if to == pos {
+		return false, nil
 	}
 	var want []*memoryd.Event
 	for _, e := range evs {
@@ -211,14 +232,23 @@ func (d *Deliverer) fanOut(ctx context.Context) (more bool, err error) {
 			want = append(want, e)
 		}
 	}
-	err = d.store.FanOut(ctx, pos, evs[len(evs)-1].Seq, want, buildMessage)
+	full := len(evs) == d.cfg.ReadBatch
+	if d.skip.to == pos {
+		d.skip.since = d.now()
+	}
+	if len(want) == 0 && d.now().Sub(d.skip.since) < d.cfg.PollInterval {
+		d.skip.to = to
+		return full, nil
+	}
+	err = d.store.FanOut(ctx, pos, to, want, buildMessage)
+	d.skip = skipSpan{}
 	if errors.Is(err, ErrMoved) {
 		return true, nil // another node did it; read on from where it left
 	}
 	if err != nil {
 		return false, err
 	}
-	return len(evs) == d.cfg.ReadBatch, nil
+	return full, nil
 }
 
 func isWebhookType(t string) bool {

@@ -1,0 +1,170 @@
+package webhooks_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/memoryd/memoryd/internal/testenv"
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/store"
+	"github.com/memoryd/memoryd/server/webhooks"
+)
+
+// fanOutCounter counts the fan-out transactions of a store.
+type fanOutCounter struct {
+	webhooks.Store
+	fanOuts atomic.Int64
+}
+
+func (c *fanOutCounter) FanOut(ctx context.Context, from, to int64, evs []*memoryd.Event,
+	build func(*webhooks.Endpoint, *memoryd.Event) (*webhooks.Message, error)) error {
+	c.fanOuts.Add(1)
+	return c.Store.FanOut(ctx, from, to, evs, build)
+}
+
+// readTracker notes the last sequence number the deliverer has read.
+type readTracker struct {
+	*store.Store
+	mu   sync.Mutex
+	read int64
+}
+
+func (r *readTracker) ReadEvents(ctx context.Context, ws string, after int64, limit int) ([]*memoryd.Event, error) {
+	evs, err := r.Store.ReadEvents(ctx, ws, after, limit)
+	if len(evs) > 0 {
+		r.mu.Lock()
+		r.read = max(r.read, evs[len(evs)-1].Seq)
+		r.mu.Unlock()
+	}
+	return evs, err
+}
+
+// waitRead waits until the deliverer has read event seq.
+func (r *readTracker) waitRead(t *testing.T, seq int64) {
+	t.Helper()
+	deadline := time.Now().Add(testenv.WaitLimit)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.read < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("the deliverer did not read event %d within %s (testenv.WaitLimit)", seq, testenv.WaitLimit)
+		}
+		r.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		r.mu.Lock()
+	}
+}
+
+// skipEnv is a deliverer on a fresh SQLite store with one endpoint that
+// wants memory.created, delivering to got.
+type skipEnv struct {
+	st      *store.Store
+	counter *fanOutCounter
+	log     *readTracker
+	got     chan string
+}
+
+func newSkipEnv(t *testing.T, poll time.Duration) *skipEnv {
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/m.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &skipEnv{st: st, counter: &fanOutCounter{Store: st}, log: &readTracker{Store: st}, got: make(chan string, 10)}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.got <- r.Header.Get("webhook-id")
+	}))
+	created := time.Now().Add(-time.Second).UTC()
+	ep := &webhooks.Endpoint{ID: "wh_skip", Workspace: "a", URL: rcv.URL, Events: []string{memoryd.EventMemoryCreated},
+		Enabled: true, Secret: "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", CreatedAt: created, UpdatedAt: created}
+	if err := st.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InitWebhookPosition(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	d := webhooks.NewDeliverer(e.counter, e.log, webhooks.NewGuard(true), webhooks.Config{PollInterval: poll},
+		testenv.Logger(t, slog.LevelWarn))
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; rcv.Close(); st.Close() })
+	return e
+}
+
+func (e *skipEnv) appendEvent(t *testing.T, typ string) int64 {
+	t.Helper()
+	ev := &memoryd.Event{Workspace: "a", Type: typ, Payload: []byte(`{"id":"m"}`), CreatedAt: time.Now().UTC()}
+	if err := e.st.AppendEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Seq
+}
+
+func (e *skipEnv) position(t *testing.T) int64 {
+	t.Helper()
+	pos, _, err := e.st.WebhookPosition(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// Events no endpoint can want (search.performed) cost no fan-out
+// transaction each: the position moves over them with the next webhook
+// event, and that event is delivered.
+func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
+	e := newSkipEnv(t, time.Hour)
+	var last int64
+	for range 40 {
+		last = e.appendEvent(t, memoryd.EventSearchPerformed)
+		e.log.waitRead(t, last)
+	}
+	if n := e.counter.fanOuts.Load(); n != 0 {
+		t.Fatalf("%d fan-out transactions for 40 search.performed events, want 0", n)
+	}
+	seq := e.appendEvent(t, memoryd.EventMemoryCreated)
+	select {
+	case id := <-e.got:
+		if want := fmt.Sprintf("msg_skip_%d", seq); id != want {
+			t.Fatalf("delivered %q, want %q", id, want)
+		}
+	case <-time.After(testenv.WaitLimit):
+		t.Fatalf("memory.created after 40 skipped events not delivered within %s (testenv.WaitLimit)", testenv.WaitLimit)
+	}
+	if n := e.counter.fanOuts.Load(); n != 1 {
+		t.Errorf("%d fan-out transactions, want 1 (the one with memory.created)", n)
+	}
+	if pos := e.position(t); pos != seq {
+		t.Errorf("stored position %d after the fan-out, want %d", pos, seq)
+	}
+}
+
+// A span without webhook events is written once it is PollInterval old,
+// so a restart does not read it again.
+func TestSkippedSpanIsWrittenAfterPollInterval(t *testing.T) {
+	e := newSkipEnv(t, 50*time.Millisecond)
+	start := e.position(t)
+	var last int64
+	for range 5 {
+		last = e.appendEvent(t, memoryd.EventSearchPerformed)
+	}
+	deadline := time.Now().Add(testenv.WaitLimit)
+	for e.position(t) != last {
+		if time.Now().After(deadline) {
+			t.Fatalf("stored position %d (from %d), want %d within %s (testenv.WaitLimit)", e.position(t), start, last, testenv.WaitLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case id := <-e.got:
+		t.Fatalf("delivered %q for search.performed", id)
+	default:
+	}
+}
