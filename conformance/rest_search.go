@@ -141,6 +141,12 @@ func (t *T) checkRanked(s SearchResponse, what string) {
 	if s.TotalResults != len(s.Results) {
 		t.Errorf("%s: total_results %d for %d results", what, s.TotalResults, len(s.Results))
 	}
+	for _, r := range s.Results {
+		// Every fixture memory was embedded when it was created.
+		if r.Memory.VectorDimensions <= 0 {
+			t.Errorf("%s: result %s has vector_dimensions %d, want the length of its embedding", what, r.Memory.ID, r.Memory.VectorDimensions)
+		}
+	}
 	if s.SearchTimeMS < 0 || math.IsNaN(s.SearchTimeMS) {
 		t.Errorf("%s: search_time_ms %v", what, s.SearchTimeMS)
 	}

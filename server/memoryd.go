@@ -23,11 +23,22 @@ type Memory struct {
 	Embedding      []float32 // unit length when produced by an embedder
 	EmbeddingModel string    // e.g. "use-lite", "hash-512", "client"
 	Tokens         int       // tokens the embedder counted for Text (0 for client vectors)
+	// VectorDims is the embedding's length when a read left Embedding
+	// out (GetMemoriesMeta); Dimensions says which to show.
+	VectorDims int
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	CreatedBy string // user of the key that created it
 	UpdatedBy string
+}
+
+// Dimensions is the embedding's length, also when it was not read.
+func (m *Memory) Dimensions() int {
+	if m.Embedding != nil {
+		return len(m.Embedding)
+	}
+	return m.VectorDims
 }
 
 // Type returns metadata.type or "".
@@ -169,6 +180,10 @@ type MemoryStore interface {
 	KeywordSearch(ctx context.Context, workspace, query string, f Filter, limit int) ([]Scored, error)
 	// GetMemories loads several memories by id (missing ids are skipped).
 	GetMemories(ctx context.Context, workspace string, ids []string) (map[string]*Memory, error)
+	// GetMemoriesMeta is GetMemories without the embeddings (VectorDims
+	// keeps their length): what search answers show, without reading and
+	// decoding a vector per hit.
+	GetMemoriesMeta(ctx context.Context, workspace string, ids []string) (map[string]*Memory, error)
 	// EachVector calls fn for every stored vector, to rebuild indexes at start.
 	EachVector(ctx context.Context, fn func(workspace, id string, vec []float32) error) error
 }

@@ -22,7 +22,7 @@ func toAPIMemory(m *memoryd.Memory, withEmbedding bool) api.Memory {
 	}
 	out := api.Memory{
 		Id: m.ID, Text: m.Text, Metadata: md, EmbeddingModel: m.EmbeddingModel,
-		VectorDimensions: len(m.Embedding), CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
+		VectorDimensions: m.Dimensions(), CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 		CreatedBy: nonEmpty(m.CreatedBy), UpdatedBy: nonEmpty(m.UpdatedBy),
 	}
 	if withEmbedding {

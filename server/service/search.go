@@ -154,7 +154,7 @@ func (s *Service) texts(ctx context.Context, ws string, hits []memoryd.Scored) (
 	for i, h := range hits {
 		ids[i] = h.ID
 	}
-	mems, err := s.store.GetMemories(ctx, ws, ids)
+	mems, err := s.store.GetMemoriesMeta(ctx, ws, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (s *Service) load(ctx context.Context, ws string, scored []memoryd.Scored, 
 			ids = append(ids, sc.ID)
 		}
 	}
-	mems, err := s.store.GetMemories(ctx, ws, ids)
+	mems, err := s.store.GetMemoriesMeta(ctx, ws, ids)
 	if err != nil {
 		return nil, err
 	}

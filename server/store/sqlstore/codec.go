@@ -61,6 +61,9 @@ func (r *MemoryRow) Memory() (*memoryd.Memory, error) {
 		Embedding: DecodeVector(r.Embedding), EmbeddingModel: r.EmbeddingModel, Tokens: r.Tokens,
 		CreatedAt: FromMicros(r.CreatedAt), UpdatedAt: FromMicros(r.UpdatedAt), CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy,
 	}
+	if m.Embedding == nil {
+		m.VectorDims = r.Dims // a read without the embedding column
+	}
 	if err := json.Unmarshal([]byte(r.Metadata), &m.Metadata); err != nil {
 		return nil, fmt.Errorf("store: decode metadata of %s: %w", r.ID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -39,12 +40,24 @@ func Current(ctx context.Context, db bun.IDB, query, workspace, id string) (*Sto
 
 // GetMemories loads the memories of workspace with the given ids.
 func (b *Base) GetMemories(ctx context.Context, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
+	return b.getMemories(ctx, MemoryColumns, workspace, ids)
+}
+
+// GetMemoriesMeta is GetMemories without the embeddings.
+func (b *Base) GetMemoriesMeta(ctx context.Context, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
+	return b.getMemories(ctx, metaColumns, workspace, ids)
+}
+
+// metaColumns are MemoryColumns with the embedding left out.
+var metaColumns = strings.Replace(MemoryColumns, "m.embedding,", "NULL AS embedding,", 1)
+
+func (b *Base) getMemories(ctx context.Context, columns, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
 	out := make(map[string]*memoryd.Memory, len(ids))
 	const chunk = 500
 	for len(ids) > 0 {
 		n := min(chunk, len(ids))
 		var rows []MemoryRow
-		err := b.R.NewRaw("SELECT "+MemoryColumns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids[:n])).Scan(ctx, &rows)
+		err := b.R.NewRaw("SELECT "+columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids[:n])).Scan(ctx, &rows)
 		if err != nil {
 			return nil, b.Fail(fmt.Errorf("store: get memories: %w", err))
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"FailedEventWritesNothing", testRollback},
 		{"UpdateAndDelete", testUpdateDelete},
 		{"WorkspaceIsolation", testIsolation},
+		{"GetMemoriesMeta", testGetMemoriesMeta},
 		{"ListPagination", testListPagination},
 		{"Filters", testFilters},
 		{"MetadataFilterKeysAreLiteral", testMetadataKeys},
@@ -197,6 +199,42 @@ func testUpdateDelete(t *testing.T, open Opener) {
 	}
 	if _, err := s.DeleteMemory(ctx, "ws", "m1", event(m, memoryd.EventMemoryDeleted)); !errors.Is(err, memoryd.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// GetMemoriesMeta reads what GetMemories reads but the embedding, whose
+// length it keeps; a memory stored without a vector has length 0.
+func testGetMemoriesMeta(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	put(t, s, mem("ws", "m1", "alpha", map[string]any{"type": "note", "tags": []any{"x"}}, t0))
+	bare := mem("ws", "m2", "beta", nil, t0)
+	bare.Embedding, bare.EmbeddingModel = nil, ""
+	put(t, s, bare)
+	put(t, s, mem("other", "m3", "gamma", nil, t0))
+	full, err := s.GetMemories(ctx, "ws", []string{"m1", "m2", "m3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := s.GetMemoriesMeta(ctx, "ws", []string{"m1", "m2", "m3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(meta) != 2 || len(full) != 2 {
+		t.Fatalf("GetMemoriesMeta read %d memories, GetMemories %d; want 2 each (m3 is another workspace's)", len(meta), len(full))
+	}
+	for id, want := range map[string]int{"m1": 3, "m2": 0} {
+		got := meta[id]
+		if got == nil || got.Embedding != nil || got.Dimensions() != want {
+			t.Fatalf("GetMemoriesMeta %s = %+v, want no embedding and %d dimensions", id, got, want)
+		}
+		if d := full[id].Dimensions(); d != want {
+			t.Errorf("GetMemories %s: %d dimensions, want %d", id, d, want)
+		}
+		got.VectorDims, got.Embedding = 0, full[id].Embedding
+		if !reflect.DeepEqual(got, full[id]) {
+			t.Errorf("GetMemoriesMeta %s = %+v\nGetMemories = %+v", id, got, full[id])
+		}
 	}
 }
 
