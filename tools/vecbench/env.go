@@ -89,6 +89,25 @@ func start(ctx context.Context, o options) (e *env, err error) {
 	return e, nil
 }
 
+// procs are the processes whose CPU time the tool reports: the nodes,
+// PostgreSQL with its backends, Weaviate, and the tool itself (the
+// clients and the HTTP floor).
+func (e *env) procs() []proc {
+	var ps []proc
+	for i, c := range e.nodes {
+		name := "W"
+		if i > 0 {
+			name = fmt.Sprintf("I%d", i)
+		}
+		ps = append(ps, proc{name: name, pid: c.Process.Pid})
+	}
+	if pid, err := e.pg.PID(); err == nil {
+		ps = append(ps, proc{name: "postgres", pid: pid, tree: true})
+	}
+	ps = append(ps, proc{name: "weaviate", pid: e.wv.PID()}, proc{name: "vecbench", pid: os.Getpid()})
+	return ps
+}
+
 // node runs `memoryd serve` on a free loopback port and returns its base
 // URL once it listens; its log goes to name.log in the tool's directory.
 func (e *env) node(name string, extra ...string) (string, error) {

@@ -110,29 +110,54 @@ func run(o options) error {
 	floor := httptest.NewServer(floorHandler(idx))
 	defer floor.Close()
 	api := &apiclient.Client{HTTP: httpClient(), Key: env.key}
-	type run struct {
-		name   string
-		search func(q []float32) ([]string, error)
-	}
-	var runs []run
+	var runs []row
 	for i, base := range env.inproc {
-		runs = append(runs, run{fmt.Sprintf("memoryd API, in-process ef %d", o.inprocEF[i]),
+		runs = append(runs, row{fmt.Sprintf("memoryd API, in-process ef %d", o.inprocEF[i]),
 			func(q []float32) ([]string, error) { return search(ctx, api, base, q) }})
 	}
 	runs = append(runs,
-		run{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
-		run{"HTTP floor in front of Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, floor.URL, q) }},
-		run{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }})
+		row{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
+		row{"HTTP floor in front of Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, floor.URL, q) }},
+		row{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }})
 	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
 	fmt.Printf("%-34s %8s %9s %9s %10s\n", "", "QPS", "p50", "p99", "recall@10")
-	for _, r := range runs {
+	procs := env.procs()
+	cpu := make([][]time.Duration, len(runs))
+	for i, r := range runs {
+		meter := newCPUMeter(procs)
 		res, err := measure(queries, truth, o.clients, r.search)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
+		cpu[i] = meter.perOp(len(queries))
 		fmt.Printf("%-34s %8.1f %9v %9v %10.4f\n", r.name, res.qps, res.p50, res.p99, res.recall)
 	}
+	printCPU(procs, runs, cpu)
 	return nil
+}
+
+// printCPU shows each process's CPU time per search in each row: where
+// a row's time goes besides waiting (2 clients on a 2-core machine make
+// the processes share the cores).
+func printCPU(procs []proc, runs []row, cpu [][]time.Duration) {
+	fmt.Printf("\nCPU time per search (ms)          ")
+	for _, p := range procs {
+		fmt.Printf(" %9s", p.name)
+	}
+	fmt.Println()
+	for i, r := range runs {
+		fmt.Printf("%-34s", r.name)
+		for _, d := range cpu[i] {
+			fmt.Printf(" %9.2f", float64(d.Microseconds())/1000)
+		}
+		fmt.Println()
+	}
+}
+
+// row is one row of the table: a way to search.
+type row struct {
+	name   string
+	search func(q []float32) ([]string, error)
 }
 
 // floorHandler answers POST /api/v1/memory/search as a minimal service in
