@@ -144,8 +144,13 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.prune(ctx)
 	prune := time.NewTicker(d.cfg.PruneInterval)
 	defer prune.Stop()
+	full := true
 	for {
-		d.step(ctx)
+		d.step(ctx, full)
+		// A commit's wake-up only looks for new webhook events; the poll
+		// and Wake (an attempt ended, an endpoint changed) also re-read
+		// the stored position and look for due messages.
+		full = true
 		select {
 		case <-ctx.Done():
 			return nil
@@ -155,6 +160,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			if !ok {
 				hints = nil
 			}
+			full = false
 		case <-d.wake:
 		case <-tick.C:
 		}
@@ -174,9 +180,19 @@ func (d *Deliverer) initPosition(ctx context.Context) error {
 	return d.store.InitWebhookPosition(ctx, last)
 }
 
-func (d *Deliverer) step(ctx context.Context) {
+// step fans out what is new and starts due attempts. A step that is not
+// full trusts the position it last knew (a stale one only makes the
+// fan-out's compare-and-set fail, and the position is read again) and
+// dispatches only when it queued messages: on every node every search
+// wakes it, so it should cost one read of the log.
+func (d *Deliverer) step(ctx context.Context, full bool) {
+	if full {
+		d.skip.known = false
+	}
+	queuedAny := false
 	for {
-		more, err := d.fanOut(ctx)
+		more, queued, err := d.fanOut(ctx)
+		queuedAny = queuedAny || queued
 		if err != nil {
 			if ctx.Err() == nil {
 				d.lg.WarnContext(ctx, "webhooks: fan-out failed; retrying at the next poll", "err", err)
@@ -186,6 +202,9 @@ func (d *Deliverer) step(ctx context.Context) {
 		if !more {
 			break
 		}
+	}
+	if !full && !queuedAny {
+		return
 	}
 	if err := d.dispatch(ctx); err != nil && ctx.Err() == nil {
 		d.lg.WarnContext(ctx, "webhooks: reading due messages failed; retrying at the next poll", "err", err)
@@ -200,20 +219,26 @@ func (d *Deliverer) step(ctx context.Context) {
 type skipSpan struct {
 	from, to int64 // the stored position it starts at; the last event read
 	since    time.Time
+	known    bool // from is the stored position as last read or written here
 }
 
-// fanOut queues one batch of the log; more reports a full batch.
-func (d *Deliverer) fanOut(ctx context.Context) (more bool, err error) {
-	pos, _, err := d.store.WebhookPosition(ctx)
-	if err != nil {
-		return false, err
+// fanOut queues one batch of the log; more reports a full batch, queued
+// that it queued messages.
+func (d *Deliverer) fanOut(ctx context.Context) (more, queued bool, err error) {
+	if !d.skip.known {
+		pos, _, err := d.store.WebhookPosition(ctx)
+		if err != nil {
+			return false, false, err
+		}
+		if d.skip.from != pos || d.skip.to < pos {
+			d.skip = skipSpan{from: pos, to: pos} // another node moved it
+		}
+		d.skip.known = true
 	}
-	if d.skip.from != pos || d.skip.to < pos {
-		d.skip = skipSpan{from: pos, to: pos} // another node moved it
-	}
+	pos := d.skip.from
 	evs, err := d.log.ReadEvents(ctx, "", d.skip.to, d.cfg.ReadBatch)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	to := d.skip.to
 	if len(evs) > 0 {
@@ -224,7 +249,7 @@ func (d *Deliverer) fanOut(ctx context.Context) (more bool, err error) {
 		to = evs[len(evs)-1].Seq
 	}
 	if to == pos {
-		return false, nil
+		return false, false, nil
 	}
 	var want []*memoryd.Event
 	for _, e := range evs {
@@ -238,17 +263,19 @@ func (d *Deliverer) fanOut(ctx context.Context) (more bool, err error) {
 	}
 	if len(want) == 0 && d.now().Sub(d.skip.since) < d.cfg.PollInterval {
 		d.skip.to = to
-		return full, nil
+		return full, false, nil
 	}
 	err = d.store.FanOut(ctx, pos, to, want, buildMessage)
-	d.skip = skipSpan{}
 	if errors.Is(err, ErrMoved) {
-		return true, nil // another node did it; read on from where it left
+		d.skip = skipSpan{}
+		return true, false, nil // another node did it; read on from where it left
 	}
 	if err != nil {
-		return false, err
+		d.skip.known = false
+		return false, false, err
 	}
-	return full, nil
+	d.skip = skipSpan{from: to, to: to, known: true}
+	return full, len(want) > 0, nil
 }
 
 func isWebhookType(t string) bool {

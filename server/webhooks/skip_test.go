@@ -17,10 +17,21 @@ import (
 	"github.com/memoryd/memoryd/server/webhooks"
 )
 
-// fanOutCounter counts the fan-out transactions of a store.
+// fanOutCounter counts the fan-out transactions, position reads and
+// due-message reads of a store.
 type fanOutCounter struct {
 	webhooks.Store
-	fanOuts atomic.Int64
+	fanOuts, positions, dues atomic.Int64
+}
+
+func (c *fanOutCounter) WebhookPosition(ctx context.Context) (int64, bool, error) {
+	c.positions.Add(1)
+	return c.Store.WebhookPosition(ctx)
+}
+
+func (c *fanOutCounter) DueMessages(ctx context.Context, now time.Time, limit int) ([]*webhooks.Message, error) {
+	c.dues.Add(1)
+	return c.Store.DueMessages(ctx, now, limit)
 }
 
 func (c *fanOutCounter) FanOut(ctx context.Context, from, to int64, evs []*memoryd.Event,
@@ -117,8 +128,9 @@ func (e *skipEnv) position(t *testing.T) int64 {
 }
 
 // Events no endpoint can want (search.performed) cost no fan-out
-// transaction each: the position moves over them with the next webhook
-// event, and that event is delivered.
+// transaction each, nor a read of the position or of due messages: the
+// position moves over them with the next webhook event, and that event is
+// delivered.
 func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
 	e := newSkipEnv(t, time.Hour)
 	var last int64
@@ -128,6 +140,10 @@ func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
 	}
 	if n := e.counter.fanOuts.Load(); n != 0 {
 		t.Fatalf("%d fan-out transactions for 40 search.performed events, want 0", n)
+	}
+	// The start reads both once (and initPosition the position once more).
+	if p, d := e.counter.positions.Load(), e.counter.dues.Load(); p > 2 || d > 1 {
+		t.Fatalf("%d position reads and %d due-message reads for 40 search.performed events, want at most 2 and 1", p, d)
 	}
 	seq := e.appendEvent(t, memoryd.EventMemoryCreated)
 	select {

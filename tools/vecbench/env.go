@@ -60,7 +60,11 @@ func start(ctx context.Context, o options) (e *env, err error) {
 			return e, fmt.Errorf("building memoryd: %v\n%s", err, out)
 		}
 	}
-	if e.pg, err = pgtest.StartWith(pgtest.Options{Settings: []string{"max_connections=300"}}); err != nil {
+	settings := []string{"max_connections=300"}
+	if o.pgStatements {
+		settings = append(settings, pgStatSettings...)
+	}
+	if e.pg, err = pgtest.StartWith(pgtest.Options{Settings: settings}); err != nil {
 		return e, err
 	}
 	e.db = e.pg.DSN("postgres")

@@ -56,6 +56,7 @@ type options struct {
 	bin                                                 string
 	seed                                                uint64
 	inprocEF                                            []int
+	pgStatements                                        bool
 }
 
 func main() {
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 500, "memories per POST /memory/batch while loading (0: one POST /memory each)")
 	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (empty: built from this tree)")
 	flag.Uint64Var(&o.seed, "seed", 41, "data set seed")
+	flag.BoolVar(&o.pgStatements, "pg-statements", false, "load pg_stat_statements and show PostgreSQL's busiest statements per row")
 	efs := flag.String("inproc-ef", "768", "comma-separated --search-ef values, one in-process node each")
 	flag.Parse()
 	for _, f := range strings.Split(*efs, ",") {
@@ -121,9 +123,21 @@ func run(o options) error {
 		row{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }})
 	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
 	fmt.Printf("%-34s %8s %9s %9s %10s\n", "", "QPS", "p50", "p99", "recall@10")
+	var stats *pgStats
+	if o.pgStatements {
+		if stats, err = openPGStats(ctx, env.db); err != nil {
+			return err
+		}
+		defer stats.close()
+	}
 	procs := env.procs()
 	cpu := make([][]time.Duration, len(runs))
 	for i, r := range runs {
+		if stats != nil {
+			if err := stats.reset(ctx); err != nil {
+				return err
+			}
+		}
 		meter := newCPUMeter(procs)
 		res, err := measure(queries, truth, o.clients, r.search)
 		if err != nil {
@@ -131,6 +145,11 @@ func run(o options) error {
 		}
 		cpu[i] = meter.perOp(len(queries))
 		fmt.Printf("%-34s %8.1f %9v %9v %10.4f\n", r.name, res.qps, res.p50, res.p99, res.recall)
+		if stats != nil {
+			if err := stats.print(ctx, len(queries)); err != nil {
+				return err
+			}
+		}
 	}
 	printCPU(procs, runs, cpu)
 	return nil
