@@ -17,7 +17,11 @@
 //     move is a compare-and-set on the old position, so with several
 //     nodes one fan-out of a batch wins and the others re-read; message
 //     ids derive from endpoint and log position, so a repeated fan-out
-//     queues nothing twice.
+//     queues nothing twice. Batches with no webhook event (every search
+//     appends search.performed) move the position in memory only; it is
+//     written with the next webhook event or after a poll interval. A
+//     commit's wake-up reads only the log; the poll also re-reads the
+//     position and looks for due messages.
 //  2. Dispatch. Each endpoint's pending messages go one at a time, in
 //     log order: only the oldest pending message of an endpoint is due.
 //     A node takes it with a lease (a conditional UPDATE of lease_until,
