@@ -217,6 +217,11 @@ func (s *Server) validator(withoutItems bool) (func(http.Handler) http.Handler, 
 		Options: openapi3filter.Options{
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // withAuth did it
 			MultiError:         true,
+			// The handlers apply the document's defaults themselves
+			// (deref); written back, they would make the validator
+			// re-encode every body that leaves one out, embeddings
+			// included.
+			SkipSettingDefaults: true,
 		},
 		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, o middleware.ErrorHandlerOpts) {
 			if o.MatchedRoute == nil {
