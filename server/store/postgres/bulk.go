@@ -25,5 +25,6 @@ func (s *Store) PutMemories(ctx context.Context, ms []*memoryd.Memory, mkEvent f
 	if err != nil {
 		return nil, nil, err
 	}
+	s.batchPut(len(ms))
 	return created, evs, nil
 }

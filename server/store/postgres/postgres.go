@@ -30,6 +30,7 @@ var migrations embed.FS
 // PostgreSQL. Reads and writes share one pool.
 type Store struct {
 	sqlstore.Base
+	analyze analyzer
 }
 
 var (
@@ -81,8 +82,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return sqlstore.Migrate(ctx, conn, sub)
 }
 
-// Close releases the connections.
-func (s *Store) Close() error { return s.R.Close() }
+// Close waits for a running ANALYZE and releases the connections.
+func (s *Store) Close() error {
+	s.analyze.wg.Wait()
+	return s.R.Close()
+}
 
 // Ping checks the database answers (readiness) and, after a write failed
 // for lack of space, that writes go through again.
