@@ -257,13 +257,13 @@ func (d *Deliverer) fanOut(ctx context.Context) (more, queued bool, err error) {
 			want = append(want, e)
 		}
 	}
-	full := len(evs) == d.cfg.ReadBatch
+	fullBatch := len(evs) == d.cfg.ReadBatch
 	if d.skip.to == pos {
 		d.skip.since = d.now()
 	}
 	if len(want) == 0 && d.now().Sub(d.skip.since) < d.cfg.PollInterval {
 		d.skip.to = to
-		return full, false, nil
+		return fullBatch, false, nil
 	}
 	err = d.store.FanOut(ctx, pos, to, want, buildMessage)
 	if errors.Is(err, ErrMoved) {
@@ -275,7 +275,7 @@ func (d *Deliverer) fanOut(ctx context.Context) (more, queued bool, err error) {
 		return false, false, err
 	}
 	d.skip = skipSpan{from: to, to: to, known: true}
-	return full, len(want) > 0, nil
+	return fullBatch, len(want) > 0, nil
 }
 
 func isWebhookType(t string) bool {

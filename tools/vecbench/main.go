@@ -156,8 +156,8 @@ func run(o options) error {
 }
 
 // printCPU shows each process's CPU time per search in each row: where
-// a row's time goes besides waiting (2 clients on a 2-core machine make
-// the processes share the cores).
+// a row's time goes besides waiting, since the processes share the
+// machine's cores.
 func printCPU(procs []proc, runs []row, cpu [][]time.Duration) {
 	fmt.Printf("\nCPU time per search (ms)          ")
 	for _, p := range procs {
