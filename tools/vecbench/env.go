@@ -36,6 +36,7 @@ type env struct {
 	pg            *pgtest.Server
 	wv            *weaviatetest.Server
 	nodes         []*exec.Cmd
+	names         []string // of the nodes, in the order of nodes
 	logDone       []chan struct{}
 	inproc        []string // base URLs of the nodes I, one per -inproc-ef
 	weav          string   // base URL of node W
@@ -99,11 +100,7 @@ func start(ctx context.Context, o options) (e *env, err error) {
 func (e *env) procs() []proc {
 	var ps []proc
 	for i, c := range e.nodes {
-		name := "W"
-		if i > 0 {
-			name = fmt.Sprintf("I%d", i)
-		}
-		ps = append(ps, proc{name: name, pid: c.Process.Pid})
+		ps = append(ps, proc{name: e.names[i], pid: c.Process.Pid})
 	}
 	if pid, err := e.pg.PID(); err == nil {
 		ps = append(ps, proc{name: "postgres", pid: pid, tree: true})
@@ -136,6 +133,7 @@ func (e *env) node(name string, extra ...string) (string, error) {
 		return "", fmt.Errorf("starting node %s: %w", name, err)
 	}
 	e.nodes = append(e.nodes, cmd)
+	e.names = append(e.names, name)
 	addr := make(chan string, 1)
 	done := make(chan struct{})
 	e.logDone = append(e.logDone, done)

@@ -130,7 +130,12 @@ func run(o options) error {
 		}
 		defer stats.close()
 	}
-	procs := env.procs()
+	return measureRows(ctx, o, runs, env.procs(), stats, queries, truth)
+}
+
+// measureRows runs and prints each row, then each process's CPU time per
+// search in each; with stats, PostgreSQL's busiest statements after each.
+func measureRows(ctx context.Context, o options, runs []row, procs []proc, stats *pgStats, queries [][]float32, truth [][]string) error {
 	cpu := make([][]time.Duration, len(runs))
 	for i, r := range runs {
 		if stats != nil {

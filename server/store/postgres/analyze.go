@@ -10,9 +10,8 @@ import (
 // analyzer keeps the planner's statistics of memories current through
 // bulk writes. A table filled faster than autovacuum comes round (a
 // minute and more) is planned as the small table it was, and a search's
-// read of its hits by (workspace, id) then walks the whole workspace:
-// 3 ms instead of 0.15 ms at 5,000 memories, growing with the workspace.
-// So batches ANALYZE the table themselves, in the background, each time
+// read of its hits by (workspace, id) then walks the whole workspace
+// instead of taking the key. So batches ANALYZE the table themselves, in the background, each time
 // the rows they put since the last one reach a quarter of all they put
 // (at least analyzeMin): a handful of ANALYZEs for a large import.
 type analyzer struct {
