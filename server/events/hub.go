@@ -18,10 +18,10 @@ type Listener interface {
 	Listen(ctx context.Context) (<-chan int64, error)
 }
 
-// Recent is implemented by stores that keep the events this process has
-// just committed in memory (SQLite, where it is the log's only writer).
-// ok is false when the events after seq are not all there; the hub then
-// reads the log.
+// Recent is implemented by stores that keep the newest events in memory
+// (SQLite those this process committed, PostgreSQL those its NOTIFY
+// connection received). ok is false when the events after seq are not
+// all there; the hub then reads the log.
 type Recent interface {
 	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
 }

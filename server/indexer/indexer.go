@@ -121,6 +121,13 @@ type Log interface {
 	Epoch(ctx context.Context) (string, error)
 }
 
+// Recent is implemented by stores that keep the newest events in memory
+// (the store's RecentEvents): a consumer woken by a commit takes them from
+// there. ok is false when the events after seq are not all there.
+type Recent interface {
+	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
+}
+
 // Gate decides which node feeds a shared index (server/store/indexpos).
 type Gate interface {
 	// Hold tries to be, or stay, the node that feeds the index, and
@@ -335,9 +342,11 @@ func (c *Consumer) Run(ctx context.Context) {
 	poll := time.NewTicker(c.cfg.PollInterval)
 	defer poll.Stop()
 	failing := false
+	woken := false // by a commit, rather than by the poll
 	for {
 		began := time.Now()
-		err := c.CatchUp(ctx)
+		err := c.catchUp(ctx, woken)
+		woken = false
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -359,6 +368,7 @@ func (c *Consumer) Run(ctx context.Context) {
 				return
 			}
 			drain(notify)
+			woken = true
 		case <-poll.C:
 			if notify == nil {
 				notify = c.listen(ctx)
@@ -416,7 +426,11 @@ func drain(ch <-chan int64) {
 // CatchUp applies every event after the position, in batches, and returns
 // when it has reached the head it saw. Run calls it at each wake-up; call
 // it directly only when Run is not running.
-func (c *Consumer) CatchUp(ctx context.Context) error {
+func (c *Consumer) CatchUp(ctx context.Context) error { return c.catchUp(ctx, false) }
+
+// catchUp is CatchUp; woken by a commit, it takes the events from the
+// store's memory when they are all there.
+func (c *Consumer) catchUp(ctx context.Context, woken bool) error {
 	if c.gate != nil {
 		if ok, err := c.hold(ctx); err != nil || !ok {
 			return err
@@ -441,7 +455,7 @@ func (c *Consumer) CatchUp(ctx context.Context) error {
 	}
 	for {
 		pos := c.Position()
-		evs, err := c.log.ReadEvents(ctx, "", pos, c.cfg.ReadBatch)
+		evs, err := c.read(ctx, pos, woken)
 		if err != nil {
 			return err
 		}
@@ -547,6 +561,16 @@ func (c *Consumer) behind(ctx context.Context, pos int64) (bool, error) {
 		return true, err
 	}
 	return true, c.advance(ctx, last)
+}
+
+// read returns the next batch of events after pos.
+func (c *Consumer) read(ctx context.Context, pos int64, woken bool) ([]*memoryd.Event, error) {
+	if r, ok := c.log.(Recent); ok && woken {
+		if evs, ok := r.RecentEvents(pos, c.cfg.ReadBatch); ok {
+			return evs, nil
+		}
+	}
+	return c.log.ReadEvents(ctx, "", pos, c.cfg.ReadBatch)
 }
 
 // apply hands the memories the events name to the target, one call per

@@ -19,8 +19,9 @@ import (
 )
 
 // Store is an open store of either engine. Besides memoryd.MemoryStore,
-// EventLog, KeyStore and Pinger it wakes log tailers (Listen) and, on
-// SQLite, hands out the events it has just committed (RecentEvents).
+// EventLog, KeyStore and Pinger it wakes log tailers (Listen) and hands
+// out the events it has just learnt of (RecentEvents: SQLite those it
+// committed, PostgreSQL those its NOTIFY connection received).
 type Store struct {
 	engine
 }
@@ -43,8 +44,8 @@ type engine interface {
 	Close() error
 }
 
-// recentEvents is implemented by an engine that keeps the events this
-// process has just committed in memory.
+// recentEvents is implemented by an engine that keeps the newest events
+// in memory.
 type recentEvents interface {
 	RecentEvents(after int64, limit int) ([]*memoryd.Event, bool)
 }
@@ -53,6 +54,7 @@ var (
 	_ engine       = (*sqlite.Store)(nil)
 	_ engine       = (*postgres.Store)(nil)
 	_ recentEvents = (*sqlite.Store)(nil)
+	_ recentEvents = (*postgres.Store)(nil)
 )
 
 // Open connects to dsn ("sqlite://path", "postgres://..."), applies pending
@@ -74,10 +76,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return &Store{engine: e}, nil
 }
 
-// RecentEvents returns up to limit events after seq that this process
-// committed last, without reading the database. ok is false when they
-// are not all in memory, always on PostgreSQL (other nodes write too);
-// the caller then reads them with ReadEvents.
+// RecentEvents returns up to limit events after seq from the newest the
+// store learnt of, without reading the database. ok is false when they
+// are not all in memory; the caller then reads them with ReadEvents.
 func (s *Store) RecentEvents(after int64, limit int) ([]*memoryd.Event, bool) {
 	if r, ok := s.engine.(recentEvents); ok {
 		return r.RecentEvents(after, limit)

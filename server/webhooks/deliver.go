@@ -24,6 +24,13 @@ type Log interface {
 	EventBounds(ctx context.Context) (first, last int64, err error)
 }
 
+// Recent is implemented by stores that keep the newest events in memory
+// (the store's RecentEvents): a fan-out woken by a commit takes them from
+// there. ok is false when the events after seq are not all there.
+type Recent interface {
+	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
+}
+
 // Listener is implemented by stores that wake log readers at commits.
 type Listener interface {
 	Listen(ctx context.Context) (<-chan int64, error)
@@ -191,7 +198,7 @@ func (d *Deliverer) step(ctx context.Context, full bool) {
 	}
 	queuedAny := false
 	for {
-		more, queued, err := d.fanOut(ctx)
+		more, queued, err := d.fanOut(ctx, !full)
 		queuedAny = queuedAny || queued
 		if err != nil {
 			if ctx.Err() == nil {
@@ -223,8 +230,9 @@ type skipSpan struct {
 }
 
 // fanOut queues one batch of the log; more reports a full batch, queued
-// that it queued messages.
-func (d *Deliverer) fanOut(ctx context.Context) (more, queued bool, err error) {
+// that it queued messages. Woken by a commit, it takes the events from
+// the store's memory when they are all there.
+func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, err error) {
 	if !d.skip.known {
 		pos, _, err := d.store.WebhookPosition(ctx)
 		if err != nil {
@@ -236,7 +244,7 @@ func (d *Deliverer) fanOut(ctx context.Context) (more, queued bool, err error) {
 		d.skip.known = true
 	}
 	pos := d.skip.from
-	evs, err := d.log.ReadEvents(ctx, "", d.skip.to, d.cfg.ReadBatch)
+	evs, err := d.read(ctx, d.skip.to, woken)
 	if err != nil {
 		return false, false, err
 	}
@@ -276,6 +284,16 @@ func (d *Deliverer) fanOut(ctx context.Context) (more, queued bool, err error) {
 	}
 	d.skip = skipSpan{from: to, to: to, known: true}
 	return fullBatch, len(want) > 0, nil
+}
+
+// read returns the next batch of events after pos.
+func (d *Deliverer) read(ctx context.Context, pos int64, woken bool) ([]*memoryd.Event, error) {
+	if r, ok := d.log.(Recent); ok && woken {
+		if evs, ok := r.RecentEvents(pos, d.cfg.ReadBatch); ok {
+			return evs, nil
+		}
+	}
+	return d.log.ReadEvents(ctx, "", pos, d.cfg.ReadBatch)
 }
 
 func isWebhookType(t string) bool {

@@ -40,21 +40,36 @@ func (c *fanOutCounter) FanOut(ctx context.Context, from, to int64, evs []*memor
 	return c.Store.FanOut(ctx, from, to, evs, build)
 }
 
-// readTracker notes the last sequence number the deliverer has read.
+// readTracker notes the last sequence number the deliverer has read, from
+// the log or the store's window, and counts the reads of the log.
 type readTracker struct {
 	*store.Store
-	mu   sync.Mutex
-	read int64
+	mu       sync.Mutex
+	read     int64
+	logReads int
 }
 
 func (r *readTracker) ReadEvents(ctx context.Context, ws string, after int64, limit int) ([]*memoryd.Event, error) {
 	evs, err := r.Store.ReadEvents(ctx, ws, after, limit)
-	if len(evs) > 0 {
-		r.mu.Lock()
-		r.read = max(r.read, evs[len(evs)-1].Seq)
-		r.mu.Unlock()
-	}
+	r.noteRead(evs, true)
 	return evs, err
+}
+
+func (r *readTracker) RecentEvents(after int64, limit int) ([]*memoryd.Event, bool) {
+	evs, ok := r.Store.RecentEvents(after, limit)
+	r.noteRead(evs, false)
+	return evs, ok
+}
+
+func (r *readTracker) noteRead(evs []*memoryd.Event, fromLog bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if fromLog {
+		r.logReads++
+	}
+	if len(evs) > 0 {
+		r.read = max(r.read, evs[len(evs)-1].Seq)
+	}
 }
 
 // waitRead waits until the deliverer has read event seq.
@@ -128,9 +143,9 @@ func (e *skipEnv) position(t *testing.T) int64 {
 }
 
 // Events no endpoint can want (search.performed) cost no fan-out
-// transaction each, nor a read of the position or of due messages: the
-// position moves over them with the next webhook event, and that event is
-// delivered.
+// transaction each, nor a read of the position, of due messages or of
+// the log (the store's window has them): the position moves over them
+// with the next webhook event, and that event is delivered.
 func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
 	e := newSkipEnv(t, time.Hour)
 	var last int64
@@ -144,6 +159,12 @@ func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
 	// The start reads both once (and initPosition the position once more).
 	if p, d := e.counter.positions.Load(), e.counter.dues.Load(); p > 2 || d > 1 {
 		t.Fatalf("%d position reads and %d due-message reads for 40 search.performed events, want at most 2 and 1", p, d)
+	}
+	e.log.mu.Lock()
+	logReads := e.log.logReads
+	e.log.mu.Unlock()
+	if logReads > 1 { // the start's
+		t.Fatalf("%d reads of the log for 40 search.performed events, want at most 1", logReads)
 	}
 	seq := e.appendEvent(t, memoryd.EventMemoryCreated)
 	select {

@@ -21,23 +21,25 @@ import (
 // round trips. When the id exists the insert does nothing, every part
 // after it sees no row, and nothing is written: the caller then replaces
 // the memory in a transaction.
-const createSQL = "WITH m AS (" + sqlstore.InsertMemorySQL + ` RETURNING rid),
+var createSQL = "WITH m AS (" + sqlstore.InsertMemorySQL + ` RETURNING rid),
 t AS (INSERT INTO memory_tags (rid, tag) SELECT m.rid, unnest(?::text[]) FROM m ON CONFLICT DO NOTHING),
 c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM m) RETURNING seq),
 ` + appendSQL
 
 // appendSQL ends the statements that append an event: given a CTE c
 // holding the event's new position (none: nothing appended), it stores
-// the event and queues the NOTIFY sent at commit, returning the position.
+// the event and queues the NOTIFY sent at commit (notifySQL), returning
+// the position.
 // Its arguments are appendArgs.
-const appendSQL = `e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c RETURNING seq)
-SELECT e.seq, pg_notify(?, e.seq::text) FROM e`
+var appendSQL = `e AS (INSERT INTO events (seq, workspace, type, payload, created_at) SELECT c.seq, ?, ?, ?, ? FROM c
+RETURNING seq, workspace, type, payload, created_at)
+SELECT e.seq, ` + notifySQL + ` FROM e`
 
 // appendEventSQL appends an event alone.
-const appendEventSQL = "WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),\n" + appendSQL
+var appendEventSQL = "WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),\n" + appendSQL
 
 func appendArgs(ev *memoryd.Event) []any {
-	return []any{ev.Workspace, ev.Type, string(ev.Payload), sqlstore.Micros(ev.CreatedAt), notifyChannel}
+	return []any{ev.Workspace, ev.Type, string(ev.Payload), sqlstore.Micros(ev.CreatedAt)}
 }
 
 // create inserts r (the row of m) with ev, the event of its creation,

@@ -31,6 +31,7 @@ var migrations embed.FS
 type Store struct {
 	sqlstore.Base
 	analyze analyzer
+	follow  follower // the LISTEN connection (listen.go)
 }
 
 var (
@@ -85,6 +86,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close waits for a running ANALYZE and releases the connections.
 func (s *Store) Close() error {
 	s.analyze.wg.Wait()
+	s.follow.stop()
 	return s.R.Close()
 }
 

@@ -195,8 +195,8 @@ func (s *Store) published(group []*writeReq) {
 	if len(evs) == 0 {
 		return
 	}
-	s.recent.add(evs)
-	s.wake.notify(evs[len(evs)-1].Seq)
+	s.recent.Add(evs)
+	s.wake.Notify(evs[len(evs)-1].Seq)
 }
 
 func failAll(group []*writeReq, err error) {

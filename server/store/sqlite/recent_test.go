@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/store/sqlstore"
 )
 
 // The events the writer keeps in memory are the log's, exactly: same
@@ -30,13 +31,13 @@ func TestRecentEventsAreTheLogs(t *testing.T) {
 	}
 
 	// More than the window holds, from concurrent writers (groups).
-	n := recentCap + 100
+	n := sqlstore.RecentCap + 100
 	appendN(t, s, "b", n, 16)
 	last := int64(3 + n)
 	if _, ok := s.RecentEvents(3, 10); ok {
 		t.Fatal("events older than the window must be read from the log")
 	}
-	expectRecent(t, s, last-recentCap, recentCap, recentCap)
+	expectRecent(t, s, last-sqlstore.RecentCap, sqlstore.RecentCap, sqlstore.RecentCap)
 	expectRecent(t, s, last-10, 100, 10)
 }
 

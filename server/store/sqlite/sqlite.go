@@ -37,8 +37,8 @@ var migrations embed.FS
 type Store struct {
 	sqlstore.Base
 
-	wake   *wakeups // in-process wake-ups of log tailers (wake.go)
-	recent recent   // the writer's latest committed events (recent.go)
+	wake   *sqlstore.Wakeups // in-process wake-ups of log tailers (wake.go)
+	recent sqlstore.Recent   // the writer's latest committed events
 
 	writes     chan *writeReq // to the group-commit writer (groupcommit.go)
 	quit       chan struct{}
@@ -159,7 +159,7 @@ func openFiles(path string) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	s := &Store{Base: sqlstore.NewBase(rdb, wdb, dialect{}), wake: newWakeups(),
+	s := &Store{Base: sqlstore.NewBase(rdb, wdb, dialect{}), wake: sqlstore.NewWakeups(),
 		walPath: path + "-wal", dbFile: dbFile, walFile: walFile}
 	return s, nil
 }

@@ -29,7 +29,7 @@ func (s *Store) runWriteback() {
 	defer close(s.wbDone)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	commits := s.wake.subscribe(ctx)
+	commits := s.wake.Subscribe(ctx)
 	pause := time.NewTimer(0)
 	defer pause.Stop()
 	for {
