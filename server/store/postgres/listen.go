@@ -60,8 +60,9 @@ type follower struct {
 
 // Listen returns a channel that receives the position of newly appended
 // events (a wake-up hint; readers still read by position) until ctx ends
-// or the node's LISTEN connection is lost. It follows NOTIFY, so writes
-// of other nodes wake it too.
+// or the store closes. It follows NOTIFY, so writes of other nodes wake it
+// too; notifications lost while the driver reconnects leave a gap the
+// window notices, and the tailers' polls read past it.
 func (s *Store) Listen(ctx context.Context) (<-chan int64, error) {
 	f := &s.follow
 	f.mu.Lock()

@@ -54,13 +54,6 @@ func (w *Wakeups) unsubscribe(ch chan int64) {
 	}
 }
 
-// Len is the number of subscribers.
-func (w *Wakeups) Len() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.subs)
-}
-
 // Notify wakes every subscriber with seq.
 func (w *Wakeups) Notify(seq int64) {
 	w.mu.Lock()
