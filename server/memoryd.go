@@ -215,6 +215,33 @@ type EventAppender interface {
 	AppendEvent(ctx context.Context, ev *Event) error
 }
 
+// EventReader reads the log by position.
+type EventReader interface {
+	ReadEvents(ctx context.Context, workspace string, after int64, limit int) ([]*Event, error)
+}
+
+// RecentEvents is implemented by stores that keep the newest events in
+// memory (SQLite those this process committed, PostgreSQL those its
+// NOTIFY connection received). ok is false when the events after `after`
+// are not all there.
+type RecentEvents interface {
+	RecentEvents(after int64, limit int) (evs []*Event, ok bool)
+}
+
+// ReadAfter returns up to limit events of every workspace after position
+// after, in order. A log tailer woken by a commit passes woken: the
+// events then come from the store's memory when it has them all (every
+// commit wakes every tailer of every node, a search too), and from the
+// log otherwise.
+func ReadAfter(ctx context.Context, log EventReader, after int64, limit int, woken bool) ([]*Event, error) {
+	if r, ok := log.(RecentEvents); ok && woken {
+		if evs, ok := r.RecentEvents(after, limit); ok {
+			return evs, nil
+		}
+	}
+	return log.ReadEvents(ctx, "", after, limit)
+}
+
 // EventLog is the durable, append-only log that the stream tails.
 type EventLog interface {
 	EventAppender

@@ -18,22 +18,13 @@ type Listener interface {
 	Listen(ctx context.Context) (<-chan int64, error)
 }
 
-// Recent is implemented by stores that keep the newest events in memory
-// (SQLite those this process committed, PostgreSQL those its NOTIFY
-// connection received). ok is false when the events after seq are not
-// all there; the hub then reads the log.
-type Recent interface {
-	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
-}
-
 // hub tails the event log for the whole process: one reader, one encoding
 // per event, one shared ring, one broadcast channel.
 type hub struct {
-	store  memoryd.EventLog
-	recent Recent // the store's, if it keeps its latest events in memory
-	epoch  string
-	cfg    Config
-	log    *slog.Logger
+	store memoryd.EventLog
+	epoch string
+	cfg   Config
+	log   *slog.Logger
 
 	mu   sync.RWMutex
 	ring *ring
@@ -56,8 +47,7 @@ func newHub(ctx context.Context, st memoryd.EventLog, cfg Config, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	recent, _ := st.(Recent)
-	h := &hub{store: st, recent: recent, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
+	h := &hub{store: st, epoch: epoch, cfg: cfg, log: log, ring: newRing(cfg.RingSize, last),
 		wake: make(chan struct{}), counts: map[string]*counts{}}
 	h.board.Store(&board{})
 	return h, nil
@@ -127,16 +117,9 @@ func drain(ch <-chan int64) {
 // by another process.
 func (h *hub) catchUp(ctx context.Context, woken bool) error {
 	for {
-		var evs []*memoryd.Event
-		ok := false
-		if woken && h.recent != nil {
-			evs, ok = h.recent.RecentEvents(h.head(), h.cfg.ReadBatch)
-		}
-		if !ok {
-			var err error
-			if evs, err = h.store.ReadEvents(ctx, "", h.head(), h.cfg.ReadBatch); err != nil {
-				return err
-			}
+		evs, err := memoryd.ReadAfter(ctx, h.store, h.head(), h.cfg.ReadBatch, woken)
+		if err != nil {
+			return err
 		}
 		h.ingest(evs)
 		if len(evs) < h.cfg.ReadBatch {

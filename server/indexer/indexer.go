@@ -121,13 +121,6 @@ type Log interface {
 	Epoch(ctx context.Context) (string, error)
 }
 
-// Recent is implemented by stores that keep the newest events in memory
-// (the store's RecentEvents): a consumer woken by a commit takes them from
-// there. ok is false when the events after seq are not all there.
-type Recent interface {
-	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
-}
-
 // Gate decides which node feeds a shared index (server/store/indexpos).
 type Gate interface {
 	// Hold tries to be, or stay, the node that feeds the index, and
@@ -455,7 +448,7 @@ func (c *Consumer) catchUp(ctx context.Context, woken bool) error {
 	}
 	for {
 		pos := c.Position()
-		evs, err := c.read(ctx, pos, woken)
+		evs, err := memoryd.ReadAfter(ctx, c.log, pos, c.cfg.ReadBatch, woken)
 		if err != nil {
 			return err
 		}
@@ -561,16 +554,6 @@ func (c *Consumer) behind(ctx context.Context, pos int64) (bool, error) {
 		return true, err
 	}
 	return true, c.advance(ctx, last)
-}
-
-// read returns the next batch of events after pos.
-func (c *Consumer) read(ctx context.Context, pos int64, woken bool) ([]*memoryd.Event, error) {
-	if r, ok := c.log.(Recent); ok && woken {
-		if evs, ok := r.RecentEvents(pos, c.cfg.ReadBatch); ok {
-			return evs, nil
-		}
-	}
-	return c.log.ReadEvents(ctx, "", pos, c.cfg.ReadBatch)
 }
 
 // apply hands the memories the events name to the target, one call per

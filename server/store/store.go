@@ -44,17 +44,11 @@ type engine interface {
 	Close() error
 }
 
-// recentEvents is implemented by an engine that keeps the newest events
-// in memory.
-type recentEvents interface {
-	RecentEvents(after int64, limit int) ([]*memoryd.Event, bool)
-}
-
 var (
-	_ engine       = (*sqlite.Store)(nil)
-	_ engine       = (*postgres.Store)(nil)
-	_ recentEvents = (*sqlite.Store)(nil)
-	_ recentEvents = (*postgres.Store)(nil)
+	_ engine               = (*sqlite.Store)(nil)
+	_ engine               = (*postgres.Store)(nil)
+	_ memoryd.RecentEvents = (*sqlite.Store)(nil)
+	_ memoryd.RecentEvents = (*postgres.Store)(nil)
 )
 
 // Open connects to dsn ("sqlite://path", "postgres://..."), applies pending
@@ -80,7 +74,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // store learnt of, without reading the database. ok is false when they
 // are not all in memory; the caller then reads them with ReadEvents.
 func (s *Store) RecentEvents(after int64, limit int) ([]*memoryd.Event, bool) {
-	if r, ok := s.engine.(recentEvents); ok {
+	if r, ok := s.engine.(memoryd.RecentEvents); ok {
 		return r.RecentEvents(after, limit)
 	}
 	return nil, false

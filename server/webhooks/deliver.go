@@ -24,13 +24,6 @@ type Log interface {
 	EventBounds(ctx context.Context) (first, last int64, err error)
 }
 
-// Recent is implemented by stores that keep the newest events in memory
-// (the store's RecentEvents): a fan-out woken by a commit takes them from
-// there. ok is false when the events after seq are not all there.
-type Recent interface {
-	RecentEvents(after int64, limit int) (evs []*memoryd.Event, ok bool)
-}
-
 // Listener is implemented by stores that wake log readers at commits.
 type Listener interface {
 	Listen(ctx context.Context) (<-chan int64, error)
@@ -244,7 +237,7 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, 
 		d.skip.known = true
 	}
 	pos := d.skip.from
-	evs, err := d.read(ctx, d.skip.to, woken)
+	evs, err := memoryd.ReadAfter(ctx, d.log, d.skip.to, d.cfg.ReadBatch, woken)
 	if err != nil {
 		return false, false, err
 	}
@@ -284,16 +277,6 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, 
 	}
 	d.skip = skipSpan{from: to, to: to, known: true}
 	return fullBatch, len(want) > 0, nil
-}
-
-// read returns the next batch of events after pos.
-func (d *Deliverer) read(ctx context.Context, pos int64, woken bool) ([]*memoryd.Event, error) {
-	if r, ok := d.log.(Recent); ok && woken {
-		if evs, ok := r.RecentEvents(pos, d.cfg.ReadBatch); ok {
-			return evs, nil
-		}
-	}
-	return d.log.ReadEvents(ctx, "", pos, d.cfg.ReadBatch)
 }
 
 func isWebhookType(t string) bool {
