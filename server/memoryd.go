@@ -215,6 +215,13 @@ type EventAppender interface {
 	AppendEvent(ctx context.Context, ev *Event) error
 }
 
+// EventsAppender appends several events that have no accompanying change,
+// each at the next position in slice order, committed together as far as
+// the engine allows (one round trip instead of one per event).
+type EventsAppender interface {
+	AppendEvents(ctx context.Context, evs []*Event) error
+}
+
 // EventReader reads the log by position.
 type EventReader interface {
 	ReadEvents(ctx context.Context, workspace string, after int64, limit int) ([]*Event, error)

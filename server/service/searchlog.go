@@ -3,16 +3,21 @@ package service
 import (
 	"context"
 	"sync"
+	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
 )
 
-// searchLogQueue bounds the search.performed events waiting for their
-// append; searchLogWorkers append them side by side (SQLite commits
-// concurrent appends together; on PostgreSQL each is one statement).
+// The search log's queue holds up to searchLogQueue events. Its worker
+// appends them in batches of up to searchLogBatch, waiting up to
+// searchLogLinger after the first for more to arrive: on PostgreSQL each
+// append is a statement, a commit and a NOTIFY to every node, so under
+// load one batch replaces dozens of them, and a search.performed event
+// reaches streams at most the linger later.
 const (
-	searchLogQueue   = 1024
-	searchLogWorkers = 4
+	searchLogQueue  = 1024
+	searchLogBatch  = 128
+	searchLogLinger = 20 * time.Millisecond
 )
 
 // searchLog appends search.performed events after the search has
@@ -25,7 +30,7 @@ type searchLog struct {
 	mu     sync.RWMutex // held for reading to enqueue, for writing to close
 	closed bool
 	q      chan *memoryd.Event
-	wg     sync.WaitGroup
+	done   chan struct{}
 }
 
 // StartSearchLog makes Search append its search.performed events in the
@@ -33,28 +38,49 @@ type searchLog struct {
 // append their own again. Without it every search appends before it
 // answers.
 func (s *Service) StartSearchLog() (stop func()) {
-	l := &searchLog{q: make(chan *memoryd.Event, searchLogQueue)}
-	for range searchLogWorkers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for ev := range l.q {
-				s.appendSearch(context.Background(), ev)
-			}
-		}()
-	}
+	l := &searchLog{q: make(chan *memoryd.Event, searchLogQueue), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for batch := range l.batches() {
+			s.appendSearch(context.Background(), batch...)
+		}
+	}()
 	s.searchLog.Store(l)
 	return func() {
 		l.mu.Lock()
 		l.closed = true
 		close(l.q)
 		l.mu.Unlock()
-		l.wg.Wait()
+		<-l.done
 		s.searchLog.CompareAndSwap(l, nil)
 	}
 }
 
-// enqueue hands ev to the workers; false means the caller appends it.
+// batches yields the queued events in batches until the queue is closed
+// and drained.
+func (l *searchLog) batches() func(yield func([]*memoryd.Event) bool) {
+	return func(yield func([]*memoryd.Event) bool) {
+		for ev := range l.q {
+			batch := []*memoryd.Event{ev}
+			linger := time.After(searchLogLinger)
+			for more := true; more && len(batch) < searchLogBatch; {
+				select {
+				case ev, more = <-l.q:
+					if more {
+						batch = append(batch, ev)
+					}
+				case <-linger:
+					more = false
+				}
+			}
+			if !yield(batch) {
+				return
+			}
+		}
+	}
+}
+
+// enqueue hands ev to the worker; false means the caller appends it.
 func (l *searchLog) enqueue(ev *memoryd.Event) bool {
 	if l == nil {
 		return false
@@ -72,10 +98,10 @@ func (l *searchLog) enqueue(ev *memoryd.Event) bool {
 	}
 }
 
-// appendSearch appends ev; a failure is logged, not returned, since the
-// search itself succeeded.
-func (s *Service) appendSearch(ctx context.Context, ev *memoryd.Event) {
-	if err := s.store.AppendEvent(ctx, ev); err != nil {
-		s.log.ErrorContext(ctx, "recording search.performed", "err", err)
+// appendSearch appends evs; a failure is logged, not returned, since the
+// searches themselves succeeded.
+func (s *Service) appendSearch(ctx context.Context, evs ...*memoryd.Event) {
+	if err := s.store.AppendEvents(ctx, evs); err != nil {
+		s.log.ErrorContext(ctx, "recording search.performed", "events", len(evs), "err", err)
 	}
 }

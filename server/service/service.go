@@ -64,7 +64,7 @@ const stripes = 256
 // events that accompany no change (search.performed).
 type Store interface {
 	memoryd.MemoryStore
-	memoryd.EventAppender
+	memoryd.EventsAppender
 }
 
 // Option configures a Service; it fails on a value the service cannot use.

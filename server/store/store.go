@@ -30,6 +30,7 @@ type Store struct {
 type engine interface {
 	memoryd.MemoryStore
 	memoryd.EventLog
+	memoryd.EventsAppender
 	memoryd.KeyStore
 	memoryd.Pinger
 	memoryd.BatchPutter

@@ -38,6 +38,26 @@ SELECT e.seq, ` + notifySQL + ` FROM e`
 // appendEventSQL appends an event alone.
 var appendEventSQL = "WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),\n" + appendSQL
 
+// appendEventsSQL appends several events in one statement: the counter
+// moves by their number and they take the positions it moved over, in
+// order (ORDER BY also orders the NOTIFYs: a volatile call in the select
+// list runs after the sort). Its arguments are appendEventsArgs.
+var appendEventsSQL = `WITH c AS (UPDATE event_counter SET seq = seq + ? WHERE id = 1 RETURNING seq),
+v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY AS v(workspace, type, payload, created_at, i)),
+e AS (INSERT INTO events (seq, workspace, type, payload, created_at)
+SELECT c.seq - ? + v.i, v.workspace, v.type, v.payload, v.created_at FROM c, v
+RETURNING seq, workspace, type, payload, created_at)
+SELECT e.seq, ` + notifySQL + ` FROM e ORDER BY e.seq`
+
+func appendEventsArgs(evs []*memoryd.Event) []any {
+	n := len(evs)
+	ws, types, payloads, created := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	for i, ev := range evs {
+		ws[i], types[i], payloads[i], created[i] = ev.Workspace, ev.Type, string(ev.Payload), sqlstore.Micros(ev.CreatedAt)
+	}
+	return []any{n, pgdialect.Array(ws), pgdialect.Array(types), pgdialect.Array(payloads), pgdialect.Array(created), n}
+}
+
 func appendArgs(ev *memoryd.Event) []any {
 	return []any{ev.Workspace, ev.Type, string(ev.Payload), sqlstore.Micros(ev.CreatedAt)}
 }

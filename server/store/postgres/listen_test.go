@@ -62,10 +62,14 @@ func TestNotifiedEventsAreTheLogs(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var last int64
-	for i := range 5 {
-		last = appendT(fmt.Sprintf(`{"n":%d}`, 3+i))
+	batch := make([]*memoryd.Event, 5) // one statement's events arrive in order
+	for i := range batch {
+		batch[i] = &memoryd.Event{Workspace: fmt.Sprint("w-", i%2), Type: memoryd.EventSearchPerformed, Payload: fmt.Appendf(nil, `{"n":%d}`, 3+i)}
 	}
+	if err := a.AppendEvents(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	last := batch[len(batch)-1].Seq
 	waitRecent(t, b, last)
 
 	if _, ok := b.RecentEvents(first-1, 100); ok {

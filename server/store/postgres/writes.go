@@ -101,6 +101,48 @@ func (s *Store) AppendEvent(ctx context.Context, ev *memoryd.Event) error {
 	return nil
 }
 
+// AppendEvents appends events that come with no change in one statement
+// (appendEventsSQL): one round trip and one commit for all of them.
+func (s *Store) AppendEvents(ctx context.Context, evs []*memoryd.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for _, ev := range evs {
+		if err := sqlstore.Stamp(ev); err != nil {
+			return err
+		}
+	}
+	seqs, err := s.appendEvents(context.WithoutCancel(ctx), evs)
+	if err == nil && len(seqs) != len(evs) {
+		err = fmt.Errorf("%d positions for %d events", len(seqs), len(evs))
+	}
+	if err != nil {
+		return s.Fail(fmt.Errorf("store: append events: %w", err))
+	}
+	for i, ev := range evs {
+		ev.Seq = seqs[i]
+	}
+	s.Wrote()
+	return nil
+}
+
+func (s *Store) appendEvents(ctx context.Context, evs []*memoryd.Event) ([]int64, error) {
+	rows, err := s.W.QueryContext(ctx, appendEventsSQL, appendEventsArgs(evs)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seqs := make([]int64, 0, len(evs))
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq, new(string)); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, rows.Err()
+}
+
 func (t *pgTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(ctx, query, args...)
 }

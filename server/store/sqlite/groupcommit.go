@@ -37,14 +37,29 @@ var errClosed = errors.New("store: closed")
 // tailers are woken then. The change runs with ctx's values but not its
 // cancellation: interrupting a statement would abort the whole group.
 func (s *Store) write(ctx context.Context, fn writeFn) error {
+	r, err := s.submit(ctx, fn)
+	if err != nil {
+		return err
+	}
+	return s.wait(r)
+}
+
+// submit queues fn for the writer; changes submitted back to back are
+// committed together when the writer is free.
+func (s *Store) submit(ctx context.Context, fn writeFn) (*writeReq, error) {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
 	case s.writes <- r:
+		return r, nil
 	case <-s.quit:
-		return errClosed
+		return nil, errClosed
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
+}
+
+// wait returns once r has committed or failed.
+func (s *Store) wait(r *writeReq) error {
 	select {
 	case <-r.done:
 		return s.Fail(r.err)

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -56,7 +57,31 @@ func (s *Store) DeleteMemory(ctx context.Context, workspace, id string, mkEvent 
 
 // AppendEvent appends an event that comes with no change.
 func (s *Store) AppendEvent(ctx context.Context, ev *memoryd.Event) error {
-	return s.write(ctx, func(ctx context.Context, tx *groupTx) (*memoryd.Event, error) {
+	return s.write(ctx, appendFn(ev))
+}
+
+// AppendEvents appends events that come with no change, in order. They
+// are queued for the writer back to back, so they commit together (in
+// groups of up to maxGroup, each its own commit).
+func (s *Store) AppendEvents(ctx context.Context, evs []*memoryd.Event) error {
+	reqs := make([]*writeReq, 0, len(evs))
+	var err error
+	for _, ev := range evs {
+		r, serr := s.submit(ctx, appendFn(ev))
+		if serr != nil {
+			err = serr
+			break
+		}
+		reqs = append(reqs, r)
+	}
+	for _, r := range reqs {
+		err = cmp.Or(err, s.wait(r))
+	}
+	return err
+}
+
+func appendFn(ev *memoryd.Event) writeFn {
+	return func(ctx context.Context, tx *groupTx) (*memoryd.Event, error) {
 		return ev, tx.AppendEvent(ctx, ev)
-	})
+	}
 }

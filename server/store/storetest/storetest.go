@@ -25,6 +25,7 @@ type Opener func(t *testing.T) Store
 type Store interface {
 	memoryd.MemoryStore
 	memoryd.EventLog
+	memoryd.EventsAppender
 	memoryd.KeyStore
 	webhooks.Store
 	Close() error
@@ -49,6 +50,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"KeywordSearch", testKeywordSearch},
 		{"EachVector", testEachVector},
 		{"EventLog", testEventLog},
+		{"AppendEventsInOrder", testAppendEvents},
 		{"ConcurrentWritesGetGaplessPositions", testConcurrentSeq},
 		{"FailuresInConcurrentWritesStayAlone", testConcurrentFailures},
 		{"ConcurrentChangesKeepSearchInStep", testConcurrentMixed},
@@ -459,6 +461,42 @@ func testEventLog(t *testing.T, open Opener) {
 	}
 	if first, last, _ := s.EventBounds(ctx); first != 1 || last != 3 {
 		t.Fatalf("bounds = %d, %d", first, last)
+	}
+}
+
+// AppendEvents gives each event the next position in slice order, beside
+// a change and a single append.
+func testAppendEvents(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := context.Background()
+	if err := s.AppendEvents(ctx, nil); err != nil {
+		t.Fatalf("no events: %v", err)
+	}
+	put(t, s, mem("A", "a", "x", nil, t0))
+	var evs []*memoryd.Event
+	for i := range 5 {
+		evs = append(evs, &memoryd.Event{Workspace: []string{"A", "B"}[i%2], Type: memoryd.EventSearchPerformed,
+			Payload: []byte(fmt.Sprintf(`{"q":"it's\n%d"}`, i))})
+	}
+	if err := s.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvent(ctx, &memoryd.Event{Workspace: "B", Type: memoryd.EventSearchPerformed, Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ReadEvents(ctx, "", 0, 10)
+	if err != nil || len(all) != 7 {
+		t.Fatalf("ReadEvents = %d events, %v; want 7", len(all), err)
+	}
+	for i, ev := range evs {
+		got := all[i+1]
+		if ev.Seq != int64(i+2) || got.Seq != ev.Seq || got.Workspace != ev.Workspace ||
+			string(got.Payload) != string(ev.Payload) || got.CreatedAt.IsZero() {
+			t.Fatalf("event %d: appended %+v, read %+v", i, ev, got)
+		}
+	}
+	if all[6].Seq != 7 {
+		t.Fatalf("the append after the batch is at %d, want 7", all[6].Seq)
 	}
 }
 
