@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -12,8 +13,10 @@ import (
 // appends them in batches of up to searchLogBatch, waiting up to
 // searchLogLinger after the first for more to arrive: on PostgreSQL each
 // append is a statement, a commit and a NOTIFY to every node, so under
-// load one batch replaces dozens of them, and a search.performed event
-// reaches streams at most the linger later.
+// load one batch replaces several. A write on this node cuts the wait
+// short (flush), so a client that searches and then writes finds its
+// search.performed event before its write's, as when it was appended at
+// once.
 const (
 	searchLogQueue  = 1024
 	searchLogBatch  = 128
@@ -27,10 +30,18 @@ const (
 // event is dropped while the process runs; the few still queued when it
 // is killed are lost, and they record reads, never changes.
 type searchLog struct {
-	mu     sync.RWMutex // held for reading to enqueue, for writing to close
-	closed bool
-	q      chan *memoryd.Event
-	done   chan struct{}
+	mu      sync.RWMutex // held for reading to enqueue, for writing to close
+	closed  bool
+	q       chan logItem
+	pending atomic.Int64 // events enqueued and not yet appended
+	done    chan struct{}
+}
+
+// logItem is an event to append, or a flush: a channel closed once every
+// event queued before it is appended.
+type logItem struct {
+	ev      *memoryd.Event
+	flushed chan struct{}
 }
 
 // StartSearchLog makes Search append its search.performed events in the
@@ -38,12 +49,10 @@ type searchLog struct {
 // append their own again. Without it every search appends before it
 // answers.
 func (s *Service) StartSearchLog() (stop func()) {
-	l := &searchLog{q: make(chan *memoryd.Event, searchLogQueue), done: make(chan struct{})}
+	l := &searchLog{q: make(chan logItem, searchLogQueue), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		for batch := range l.batches() {
-			s.appendSearch(context.Background(), batch...)
-		}
+		l.run(func(evs []*memoryd.Event) { s.appendSearch(context.Background(), evs...) })
 	}()
 	s.searchLog.Store(l)
 	return func() {
@@ -56,27 +65,36 @@ func (s *Service) StartSearchLog() (stop func()) {
 	}
 }
 
-// batches yields the queued events in batches until the queue is closed
-// and drained.
-func (l *searchLog) batches() func(yield func([]*memoryd.Event) bool) {
-	return func(yield func([]*memoryd.Event) bool) {
-		for ev := range l.q {
-			batch := []*memoryd.Event{ev}
-			linger := time.After(searchLogLinger)
-			for more := true; more && len(batch) < searchLogBatch; {
-				select {
-				case ev, more = <-l.q:
-					if more {
-						batch = append(batch, ev)
-					}
-				case <-linger:
-					more = false
-				}
+// run appends the queued events in batches until the queue is closed and
+// drained.
+func (l *searchLog) run(appendAll func([]*memoryd.Event)) {
+	var flushed []chan struct{}
+	for it := range l.q {
+		var batch []*memoryd.Event
+		linger := time.After(searchLogLinger)
+		for more := true; more; {
+			if it.flushed != nil {
+				flushed = append(flushed, it.flushed)
+			} else {
+				batch = append(batch, it.ev)
 			}
-			if !yield(batch) {
-				return
+			if len(flushed) > 0 || len(batch) == searchLogBatch {
+				break
+			}
+			select {
+			case it, more = <-l.q:
+			case <-linger:
+				more = false
 			}
 		}
+		if len(batch) > 0 {
+			appendAll(batch)
+			l.pending.Add(-int64(len(batch)))
+		}
+		for _, f := range flushed {
+			close(f)
+		}
+		flushed = flushed[:0]
 	}
 }
 
@@ -90,12 +108,31 @@ func (l *searchLog) enqueue(ev *memoryd.Event) bool {
 	if l.closed {
 		return false
 	}
+	l.pending.Add(1) // before the worker can take it, so a flush waits for it
 	select {
-	case l.q <- ev:
+	case l.q <- logItem{ev: ev}:
 		return true
 	default:
+		l.pending.Add(-1)
 		return false
 	}
+}
+
+// flush returns once every event enqueued before it is appended (at once
+// when none is waiting).
+func (l *searchLog) flush() {
+	if l == nil || l.pending.Load() == 0 {
+		return
+	}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return
+	}
+	f := make(chan struct{})
+	l.q <- logItem{flushed: f}
+	l.mu.RUnlock()
+	<-f
 }
 
 // appendSearch appends evs; a failure is logged, not returned, since the
@@ -105,3 +142,7 @@ func (s *Service) appendSearch(ctx context.Context, evs ...*memoryd.Event) {
 		s.log.ErrorContext(ctx, "recording search.performed", "events", len(evs), "err", err)
 	}
 }
+
+// flushSearchLog stores the search.performed events queued so far; writes
+// call it first, so their events follow those of earlier searches.
+func (s *Service) flushSearchLog() { s.searchLog.Load().flush() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -80,5 +81,58 @@ func TestSearchLogAppendsEveryEvent(t *testing.T) {
 	}
 	if got := searchEvents(t, st); len(got) != n+1 || got[n] != "after" {
 		t.Fatalf("a search after stop: last events %q, want %d ending in \"after\"", got[max(0, len(got)-2):], n+1)
+	}
+}
+
+// A write that follows a search on the same node has its event after the
+// search's, though search.performed events wait to be appended in
+// batches: each kind of write stores the queued events first.
+func TestSearchLogEventsPrecedeLaterWrites(t *testing.T) {
+	st := openStore(t, "")
+	svc, logs := newService(st)
+	stop := svc.StartSearchLog()
+	defer stop()
+	ctx := context.Background()
+	text := "searched before"
+	writes := []struct {
+		name  string
+		write func() error
+	}{
+		{"put", func() error {
+			_, err := svc.Put(ctx, actor, service.PutInput{ID: "a", Text: "x", Embedding: unit(0)})
+			return err
+		}},
+		{"update", func() error {
+			_, err := svc.Update(ctx, actor, "a", service.UpdateInput{Text: &text, Embedding: unit(1)})
+			return err
+		}},
+		{"batch", func() error {
+			_, err := svc.PutBatch(ctx, actor, []service.PutInput{{ID: "b", Text: "y", Embedding: unit(2)}})
+			return err
+		}},
+		{"delete", func() error {
+			_, err := svc.Delete(ctx, actor, "b")
+			return err
+		}},
+	}
+	for _, w := range writes {
+		if _, err := svc.Search(ctx, actor, service.SearchQuery{Query: "before " + w.name, Mode: service.ModeKeyword, Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.write(); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := st.ReadEvents(ctx, "w", 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := evs[len(evs)-1]
+		var searched bool
+		for _, ev := range evs[:len(evs)-1] {
+			searched = searched || ev.Type == memoryd.EventSearchPerformed && strings.Contains(string(ev.Payload), `"before `+w.name+`"`)
+		}
+		if !searched || last.Type == memoryd.EventSearchPerformed {
+			t.Fatalf("%s: the search before it is not in the log before its event (last: %s); logs:\n%s", w.name, last.Type, logs)
+		}
 	}
 }
