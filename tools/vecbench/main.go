@@ -57,6 +57,7 @@ type options struct {
 	seed                                                uint64
 	inprocEF                                            []int
 	pgStatements                                        bool
+	rounds                                              int
 }
 
 func main() {
@@ -72,6 +73,7 @@ func main() {
 	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (empty: built from this tree)")
 	flag.Uint64Var(&o.seed, "seed", 41, "data set seed")
 	flag.BoolVar(&o.pgStatements, "pg-statements", false, "load pg_stat_statements and show PostgreSQL's busiest statements per row")
+	flag.IntVar(&o.rounds, "rounds", 1, "times every row is measured, in alternating order (later rows profit from what earlier ones warmed, or suffer from work the load left behind)")
 	efs := flag.String("inproc-ef", "768", "comma-separated --search-ef values, one in-process node each")
 	flag.Parse()
 	for _, f := range strings.Split(*efs, ",") {
@@ -121,6 +123,7 @@ func run(o options) error {
 		row{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
 		row{"HTTP floor in front of Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, floor.URL, q) }},
 		row{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }})
+	runs = schedule(runs, o.rounds)
 	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
 	fmt.Printf("%-34s %8s %9s %9s %10s\n", "", "QPS", "p50", "p99", "recall@10")
 	var stats *pgStats
@@ -176,6 +179,26 @@ func printCPU(procs []proc, runs []row, cpu [][]time.Duration) {
 		}
 		fmt.Println()
 	}
+}
+
+// schedule repeats runs rounds times, every other round in reverse, so
+// that no row always runs first or last; with more than one round each
+// name ends in its round.
+func schedule(runs []row, rounds int) []row {
+	if rounds <= 1 {
+		return runs
+	}
+	var out []row
+	for r := 1; r <= rounds; r++ {
+		for i := range runs {
+			j := i
+			if r%2 == 0 {
+				j = len(runs) - 1 - i
+			}
+			out = append(out, row{fmt.Sprintf("%s #%d", runs[j].name, r), runs[j].search})
+		}
+	}
+	return out
 }
 
 // row is one row of the table: a way to search.
