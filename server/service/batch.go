@@ -184,7 +184,7 @@ func (s *Service) storeBatch(ctx context.Context, a Actor, ok []int, items []bat
 // putMemories stores the batch in one transaction, or one memory at a
 // time on a store that cannot.
 func (s *Service) putMemories(ctx context.Context, ms []*memoryd.Memory, mk func(int, *memoryd.Memory) (*memoryd.Event, error)) ([]bool, []*memoryd.Event, error) {
-	s.flushSearchLog()
+	s.flushSearchLog(ctx)
 	if bp, ok := s.store.(memoryd.BatchPutter); ok {
 		return bp.PutMemories(ctx, ms, mk)
 	}

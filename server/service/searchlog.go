@@ -119,20 +119,34 @@ func (l *searchLog) enqueue(ev *memoryd.Event) bool {
 }
 
 // flush returns once every event enqueued before it is appended (at once
-// when none is waiting).
-func (l *searchLog) flush() {
+// when none is waiting), or when ctx ends.
+func (l *searchLog) flush(ctx context.Context) {
 	if l == nil || l.pending.Load() == 0 {
 		return
 	}
-	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
+	f := make(chan struct{})
+	if !l.send(ctx, logItem{flushed: f}) {
 		return
 	}
-	f := make(chan struct{})
-	l.q <- logItem{flushed: f}
-	l.mu.RUnlock()
-	<-f
+	select {
+	case <-f:
+	case <-ctx.Done():
+	}
+}
+
+// send queues it unless the log is closed or ctx ends first.
+func (l *searchLog) send(ctx context.Context, it logItem) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return false
+	}
+	select {
+	case l.q <- it:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // appendSearch appends evs; a failure is logged, not returned, since the
@@ -145,4 +159,4 @@ func (s *Service) appendSearch(ctx context.Context, evs ...*memoryd.Event) {
 
 // flushSearchLog stores the search.performed events queued so far; writes
 // call it first, so their events follow those of earlier searches.
-func (s *Service) flushSearchLog() { s.searchLog.Load().flush() }
+func (s *Service) flushSearchLog(ctx context.Context) { s.searchLog.Load().flush(ctx) }

@@ -41,7 +41,7 @@ func (s *Service) Put(ctx context.Context, a Actor, in PutInput) (*PutResult, er
 	}
 	unlock := s.lock(a.Workspace, m.ID)
 	defer unlock()
-	s.flushSearchLog()
+	s.flushSearchLog(ctx)
 	now := s.now().UTC()
 	m.CreatedAt, m.UpdatedAt = now, now
 	created, ev, err := s.store.PutMemory(ctx, m, func(prev *memoryd.Memory) (*memoryd.Event, error) {
@@ -143,7 +143,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, in UpdateInput
 	}
 	unlock := s.lock(a.Workspace, id)
 	defer unlock()
-	s.flushSearchLog()
+	s.flushSearchLog(ctx)
 	res := &UpdateResult{}
 	m, ev, err := s.store.UpdateMemory(ctx, a.Workspace, id, func(cur *memoryd.Memory) (*memoryd.Event, error) {
 		prev := *cur
@@ -212,7 +212,7 @@ func (s *Service) apply(cur *memoryd.Memory, in UpdateInput, fresh *memoryd.Embe
 func (s *Service) Delete(ctx context.Context, a Actor, id string) (*memoryd.Event, error) {
 	unlock := s.lock(a.Workspace, id)
 	defer unlock()
-	s.flushSearchLog()
+	s.flushSearchLog(ctx)
 	ev, err := s.store.DeleteMemory(ctx, a.Workspace, id, func(prev *memoryd.Memory) (*memoryd.Event, error) {
 		return deletedEvent(a.Workspace, id, a.User, s.now().UTC())
 	})
