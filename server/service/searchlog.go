@@ -68,17 +68,12 @@ func (s *Service) StartSearchLog() (stop func()) {
 // run appends the queued events in batches until the queue is closed and
 // drained.
 func (l *searchLog) run(appendAll func([]*memoryd.Event)) {
-	var flushed []chan struct{}
 	for it := range l.q {
 		var batch []*memoryd.Event
 		linger := time.After(searchLogLinger)
-		for more := true; more; {
-			if it.flushed != nil {
-				flushed = append(flushed, it.flushed)
-			} else {
-				batch = append(batch, it.ev)
-			}
-			if len(flushed) > 0 || len(batch) == searchLogBatch {
+		for more := true; more && it.flushed == nil; {
+			batch = append(batch, it.ev)
+			if len(batch) == searchLogBatch {
 				break
 			}
 			select {
@@ -91,10 +86,9 @@ func (l *searchLog) run(appendAll func([]*memoryd.Event)) {
 			appendAll(batch)
 			l.pending.Add(-int64(len(batch)))
 		}
-		for _, f := range flushed {
-			close(f)
+		if it.flushed != nil { // everything queued before it is in
+			close(it.flushed)
 		}
-		flushed = flushed[:0]
 	}
 }
 
