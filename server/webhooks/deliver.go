@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,9 +47,13 @@ type Config struct {
 	ReadBatch int
 	// MaxChain bounds how many messages of one endpoint an attempt's
 	// goroutine delivers in a row before its slot goes back to the
-	// oldest due message of any endpoint (64): a busy endpoint drains
+	// oldest due message of any endpoint (256): a busy endpoint drains
 	// fast without keeping others waiting for a slot.
 	MaxChain int
+	// MaxRun is how many of an endpoint's messages one lease takes (64).
+	// They are still POSTed one at a time, in order; the run only spares
+	// each its own lease and lets its record commit behind the next POST.
+	MaxRun int
 	// Retention is how long delivered and failed messages and the
 	// delivery log are kept (7 days; longer than the retry schedule).
 	Retention time.Duration
@@ -73,7 +78,10 @@ func (c Config) withDefaults() Config {
 		c.ReadBatch = 500
 	}
 	if c.MaxChain <= 0 {
-		c.MaxChain = 64
+		c.MaxChain = 256
+	}
+	if c.MaxRun <= 0 {
+		c.MaxRun = 64
 	}
 	if c.Retention <= 0 {
 		c.Retention = 7 * 24 * time.Hour
@@ -98,6 +106,7 @@ type Deliverer struct {
 	now    func() time.Time
 
 	wake     chan struct{}
+	changes  atomic.Uint64  // counts Wake calls: runs re-read their endpoint after one
 	finishes chan finishReq // to the finisher (finish.go)
 	mu       sync.Mutex
 	inflight map[string]bool // endpoint ids with an attempt running here
@@ -113,12 +122,15 @@ func NewDeliverer(st Store, log Log, g *Guard, cfg Config, lg *slog.Logger) *Del
 		lg = slog.Default()
 	}
 	return &Deliverer{store: st, log: log, client: g.Client(cfg.Timeout), cfg: cfg, lg: lg,
-		owner: newID("node_"), now: time.Now, wake: make(chan struct{}, 1), finishes: make(chan finishReq),
+		owner: newID("node_"), now: time.Now, wake: make(chan struct{}, 1), finishes: make(chan finishReq, finishQueue),
 		inflight: map[string]bool{}}
 }
 
-// Wake makes the deliverer look for work now.
+// Wake makes the deliverer look for work now, and the runs under way
+// read their endpoint again before their next attempt: the Manager calls
+// it after every change of an endpoint.
 func (d *Deliverer) Wake() {
+	d.changes.Add(1)
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -332,7 +344,7 @@ func (d *Deliverer) dispatch(ctx context.Context) error {
 			continue
 		}
 		d.wg.Add(1)
-		go d.deliver(ctx, m)
+		go d.deliver(ctx, m, now.Add(d.leaseFor()))
 	}
 	return nil
 }
@@ -353,43 +365,88 @@ func (d *Deliverer) releaseEndpoint(id string) {
 	d.mu.Unlock()
 }
 
-// deliver attempts m, then the endpoint's next messages while each is
-// due at once: a busy endpoint's queue drains without waiting for a poll
-// of every endpoint. It stops taking new messages when ctx ends.
-func (d *Deliverer) deliver(ctx context.Context, m *Message) {
+// deliver attempts m, then the endpoint's next runs while each is due at
+// once: a busy endpoint's queue drains without waiting for a poll of
+// every endpoint. It stops taking new messages when ctx ends.
+func (d *Deliverer) deliver(ctx context.Context, m *Message, until time.Time) {
 	defer d.wg.Done()
 	defer d.Wake()
 	defer d.releaseEndpoint(m.EndpointID)
-	for n := 1; m != nil; n++ {
-		m = d.attempt(ctx, m, n < d.cfg.MaxChain)
+	run := []*Message{m}
+	for n := len(run); len(run) > 0; n += len(run) {
+		run, until = d.attemptRun(ctx, run, until, n < d.cfg.MaxChain)
 	}
 }
 
-// attempt POSTs m once, records the outcome and, with chain, returns the
-// endpoint's next message, leased, if one is due.
-func (d *Deliverer) attempt(ctx context.Context, m *Message, chain bool) *Message {
-	// The attempt and its record outlive ctx: a node stopping finishes
-	// what it began.
-	run := context.WithoutCancel(ctx)
-	ep, err := d.store.EndpointByID(run, m.EndpointID)
-	if err != nil {
-		return nil // deleted meanwhile: its messages went with it
+// attemptRun POSTs a leased run in log order, each message only once the
+// one before it was delivered. Attempts are recorded behind the POSTs
+// (the finisher batches them); the last one is waited for, and with chain
+// it leases the endpoint's next run, returned with its lease's end.
+// Whatever the run does not attempt is released.
+func (d *Deliverer) attemptRun(ctx context.Context, run []*Message, until time.Time, chain bool) ([]*Message, time.Time) {
+	// The attempts and their records outlive ctx: a node stopping
+	// finishes the POST it began.
+	live := context.WithoutCancel(ctx)
+	var ep *Endpoint
+	var read uint64
+	for i, m := range run {
+		// The endpoint is read once a run, and again after a change made
+		// through this node; a change made through another node reaches
+		// the next run.
+		if c := d.changes.Load(); ep == nil || c != read {
+			var err error
+			if ep, err = d.store.EndpointByID(live, m.EndpointID); err != nil {
+				// Deleted meanwhile (its messages went with it) or
+				// unreadable: the rest goes back to the queue.
+				d.finish(Finish{Release: ids(run[i:])})
+				return nil, time.Time{}
+			}
+			read = c
+		}
+		if !ep.Enabled || ctx.Err() != nil || d.now().Add(d.cfg.Timeout+leaseMargin).After(until) {
+			d.finish(Finish{Release: ids(run[i:])})
+			return nil, time.Time{}
+		}
+		a := &Attempt{ID: newID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
+			N: m.Attempts + 1, At: d.now().UTC()}
+		d.post(live, ep, m, a)
+		f := Finish{Attempt: a, Outcome: d.outcome(a)}
+		last := i == len(run)-1
+		switch {
+		case f.Outcome.Status != StatusDelivered:
+			f.Release = ids(run[i+1:]) // they wait for this one's retry
+		case !last:
+			d.record(f)
+			continue
+		case chain && ctx.Err() == nil:
+			now := d.now()
+			f.Next = &Lease{Now: now, Until: now.Add(d.leaseFor()), Max: d.cfg.MaxRun}
+		}
+		next := d.finish(f)
+		if f.Next == nil {
+			return nil, time.Time{}
+		}
+		return next, f.Next.Until
 	}
-	a := &Attempt{ID: newID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
-		N: m.Attempts + 1, At: d.now().UTC()}
-	d.post(run, ep, m, a)
-	o := d.outcome(a)
-	var lease *Lease
-	if chain && ctx.Err() == nil {
-		now := d.now()
-		lease = &Lease{Now: now, Until: now.Add(d.leaseFor())}
-	}
-	return d.finish(Finish{Attempt: a, Outcome: o, Next: lease})
+	return nil, time.Time{}
 }
 
-// leaseFor is how long a node holds a message: longer than the attempt's
-// own limit, so it never runs out while this node is still attempting.
-func (d *Deliverer) leaseFor() time.Duration { return 2*d.cfg.Timeout + 30*time.Second }
+func ids(ms []*Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// leaseFor is how long a node holds a run: longer than one attempt's own
+// limit and leaseMargin, so the run's first attempt is always recorded
+// under it; a run stops before an attempt that could outlast it.
+func (d *Deliverer) leaseFor() time.Duration { return 2*d.cfg.Timeout + 2*leaseMargin }
+
+// leaseMargin is what an attempt leaves before its lease ends, for its
+// record to commit.
+const leaseMargin = 15 * time.Second
 
 // post sends m to ep and fills a in.
 func (d *Deliverer) post(ctx context.Context, ep *Endpoint, m *Message, a *Attempt) {

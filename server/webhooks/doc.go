@@ -38,12 +38,24 @@
 //
 // The work of dispatch grows with the endpoints, not with their
 // backlogs: a poll finds each enabled endpoint's head with one probe of
-// the (endpoint_id, status, seq, id) index, and the goroutine that
-// finished an attempt leases the endpoint's next message in the
-// transaction that records the attempt (up to Config.MaxChain in a row,
-// then the slot goes back to the oldest due message of any endpoint).
-// Attempts that finish while a record commits are recorded together in
-// the next commit (finish.go), one write transaction for many endpoints.
+// the (endpoint_id, status, seq, id) index. A busy endpoint is served in
+// runs: the transaction that records an attempt also leases the
+// endpoint's next messages, up to Config.MaxRun, as far as each is due
+// and free. The goroutine POSTs a run's messages one at a time, each only
+// after the one before it was delivered, and hands each attempt to the
+// finisher (finish.go) without waiting for its commit; the last one's
+// record is waited for, and leases the next run (up to Config.MaxChain
+// messages in a row, then the slot goes back to the oldest due message
+// of any endpoint). A failed attempt ends its run: the rest of the run is
+// released in the same record and waits behind the retry. The finisher
+// records what has queued in one write transaction, for many endpoints'
+// attempts at once. A kill -9 during a run repeats the POSTs whose record
+// had not committed, once the run's lease runs out.
+//
+// A run reads its endpoint once, and again after any change made through
+// this node (Manager calls Deliverer.Wake), so a disabled or deleted
+// endpoint gets nothing after the attempt in flight; a change made
+// through another node reaches the next run.
 //
 // Delivered and failed messages and their attempts are deleted after
 // Config.Retention (7 days), in bounded batches (retention.go).

@@ -8,8 +8,13 @@ import (
 // maxFinishBatch bounds how many attempts one transaction records.
 const maxFinishBatch = 128
 
+// finishQueue is how many records may wait for the finisher: attempts
+// recorded behind their POSTs queue here, and a full queue holds the
+// POSTs back.
+const finishQueue = 1024
+
 // finishReq is an attempt waiting to be recorded, and where its result
-// goes.
+// goes (nil: nowhere).
 type finishReq struct {
 	f     Finish
 	reply chan Finished
@@ -48,12 +53,12 @@ func (d *Deliverer) finisher(ctx context.Context) {
 				break more
 			}
 		}
-		d.record(ctx, batch)
+		d.recordBatch(ctx, batch)
 	}
 }
 
-// record writes one batch and answers each request.
-func (d *Deliverer) record(ctx context.Context, batch []finishReq) {
+// recordBatch writes one batch and answers each request.
+func (d *Deliverer) recordBatch(ctx context.Context, batch []finishReq) {
 	fs := make([]Finish, len(batch))
 	for i, r := range batch {
 		fs[i] = r.f
@@ -65,18 +70,33 @@ func (d *Deliverer) record(ctx context.Context, batch []finishReq) {
 		res = make([]Finished, len(fs))
 	}
 	for i, r := range batch {
-		r.reply <- res[i]
+		if r.reply != nil {
+			r.reply <- res[i]
+		} else {
+			d.warnUnrecorded(r.f, res[i].Err)
+		}
 	}
 }
 
-// finish records f through the finisher and returns the endpoint's next
-// message, leased, if any.
-func (d *Deliverer) finish(f Finish) *Message {
+// record queues f for the finisher without waiting for it.
+func (d *Deliverer) record(f Finish) {
+	d.finishes <- finishReq{f: f}
+}
+
+// finish records f through the finisher, after every record queued
+// before it, and returns the endpoint's next run, leased, if any.
+func (d *Deliverer) finish(f Finish) []*Message {
 	r := finishReq{f: f, reply: make(chan Finished, 1)}
 	d.finishes <- r
 	res := <-r.reply
-	if res.Err != nil && !errors.Is(res.Err, ErrLost) {
-		d.lg.Warn("webhooks: recording an attempt failed", "message", f.Attempt.MessageID, "err", res.Err)
-	}
+	d.warnUnrecorded(f, res.Err)
 	return res.Next
+}
+
+// warnUnrecorded logs a record that failed; a lost lease is not news
+// (another node or a redelivery took the message).
+func (d *Deliverer) warnUnrecorded(f Finish, err error) {
+	if err != nil && !errors.Is(err, ErrLost) && f.Attempt != nil {
+		d.lg.Warn("webhooks: recording an attempt failed", "message", f.Attempt.MessageID, "err", err)
+	}
 }

@@ -32,8 +32,9 @@ type Manager struct {
 	store Store
 	guard *Guard
 	now   func() time.Time
-	// Wake, when set, is called after a message is queued, so the
-	// deliverer does not wait for its next poll.
+	// Wake, when set, is called after a message is queued or an
+	// endpoint changed, so the deliverer does not wait for its next poll
+	// and its runs under way read the endpoint again (Deliverer.Wake).
 	Wake func()
 }
 
@@ -147,7 +148,11 @@ func (m *Manager) Update(ctx context.Context, ws, id string, url *string, types 
 
 // Delete removes an endpoint; it receives nothing more.
 func (m *Manager) Delete(ctx context.Context, ws, id string) error {
-	return m.store.DeleteEndpoint(ctx, ws, id)
+	if err := m.store.DeleteEndpoint(ctx, ws, id); err != nil {
+		return err
+	}
+	m.wake()
+	return nil
 }
 
 // Rotate gives the endpoint a new secret; the old one signs beside it
@@ -163,6 +168,7 @@ func (m *Manager) Rotate(ctx context.Context, ws, id string) (*Endpoint, error) 
 	if err := m.store.UpdateEndpoint(ctx, e); err != nil {
 		return nil, err
 	}
+	m.wake()
 	return e, nil
 }
 

@@ -32,7 +32,7 @@ type nodeStore struct {
 func (s *nodeStore) FinishAttempts(ctx context.Context, owner string, fs []webhooks.Finish) ([]webhooks.Finished, error) {
 	res, err := s.Store.FinishAttempts(ctx, owner, fs)
 	for i := range res {
-		if res[i].Err == nil && fs[i].Attempt.Success() {
+		if res[i].Err == nil && fs[i].Attempt != nil && fs[i].Attempt.Success() {
 			s.delivered.Add(1)
 		}
 	}
@@ -41,15 +41,19 @@ func (s *nodeStore) FinishAttempts(ctx context.Context, owner string, fs []webho
 
 // hookLog is a receiver of several endpoints (one path each) that notes
 // every delivery's sequence number, overlapping deliveries to one
-// endpoint, and answers 500 to the first fail deliveries of /ep0.
+// endpoint, and answers 500 to the first fail deliveries of /ep0 and to
+// the first attempt of each of its messages whose seq is a multiple of
+// failEvery (a failure in the middle of a run).
 type hookLog struct {
-	mu      sync.Mutex
-	arrived map[string][]int64 // path -> seq of each 2xx-answered delivery, in order
-	seen    map[string]int     // path + webhook-id -> 2xx deliveries
-	dups    int
-	active  map[string]int
-	overlap int
-	fail    int
+	mu        sync.Mutex
+	arrived   map[string][]int64 // path -> seq of each 2xx-answered delivery, in order
+	seen      map[string]int     // path + webhook-id -> 2xx deliveries
+	dups      int
+	active    map[string]int
+	overlap   int
+	fail      int
+	failEvery int64
+	failed    map[int64]bool
 }
 
 func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -60,9 +64,15 @@ func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.active[r.URL.Path] > 1 {
 		h.overlap++
 	}
-	failed := r.URL.Path == "/ep0" && h.fail > 0
-	if failed {
+	failed := false
+	switch {
+	case r.URL.Path != "/ep0":
+	case h.fail > 0:
+		failed = true
 		h.fail--
+	case seq%h.failEvery == 0 && !h.failed[seq]:
+		failed = true
+		h.failed[seq] = true
 	}
 	h.mu.Unlock()
 	time.Sleep(time.Millisecond) // widens the window in which a second attempt would overlap
@@ -101,7 +111,8 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 		defer st.Close()
 		stores[i], nodes[i] = st, &nodeStore{Store: st}
 	}
-	h := &hookLog{arrived: map[string][]int64{}, seen: map[string]int{}, active: map[string]int{}, fail: 5}
+	h := &hookLog{arrived: map[string][]int64{}, seen: map[string]int{}, active: map[string]int{}, fail: 5,
+		failEvery: 37, failed: map[int64]bool{}}
 	rcv := httptest.NewServer(h)
 	defer rcv.Close()
 	created := time.Now().Add(-time.Second).UTC()
@@ -121,8 +132,8 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 		d := webhooks.NewDeliverer(n, stores[i], webhooks.NewGuard(true), webhooks.Config{
 			Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond,
 				20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond},
-			// Short chains: the nodes race for each endpoint's queue often.
-			PollInterval: 20 * time.Millisecond, MaxChain: 2}, lg)
+			// Short chains and runs: the nodes race for each endpoint's queue often.
+			PollInterval: 20 * time.Millisecond, MaxChain: 2, MaxRun: 8}, lg)
 		wg.Add(1)
 		go func() { defer wg.Done(); d.Run(ctx) }()
 	}

@@ -82,22 +82,28 @@ type Outcome struct {
 	Disable string
 }
 
-// Lease is the span a node takes a message for: from Now until Until.
+// Lease is the span a node takes messages for: from Now until Until.
 type Lease struct {
 	Now, Until time.Time
+	// Max is how many of the endpoint's next messages, in log order,
+	// to take at once (a run; at least 1).
+	Max int
 }
 
 // Finish is one attempt to record (Store.FinishAttempts).
 type Finish struct {
-	Attempt *Attempt
+	Attempt *Attempt // nil: only Release
 	Outcome Outcome
+	// Release lists messages of the attempt's run that will not be
+	// attempted under its lease: the lease ends, so they are due again.
+	Release []string
 	Next    *Lease // nil: lease nothing
 }
 
 // Finished is what recording a Finish did.
 type Finished struct {
-	Next *Message // the endpoint's next message, leased; nil if none
-	Err  error    // ErrLost, or nil
+	Next []*Message // the endpoint's next run, leased, in log order
+	Err  error      // ErrLost, or nil
 }
 
 // ErrLost is returned by Store.FinishAttempt when the message's lease
@@ -146,9 +152,11 @@ type Store interface {
 	// FinishAttempts records attempts in one transaction. For each, if
 	// owner still holds the message's lease (Finished.Err is ErrLost
 	// otherwise), it records the Attempt and leaves the message in
-	// Outcome; with Next set it also leases the endpoint's next message
-	// for owner when that message is due at Next.Now. The result has one
-	// entry per Finish; err reports a failure of the whole transaction.
+	// Outcome, and ends owner's leases of the Release messages; with
+	// Next set it also leases for owner the endpoint's oldest pending
+	// messages, up to Next.Max of them, as far as each is due at Next.Now
+	// and free (a run in log order, never one with a gap). The result has
+	// one entry per Finish; err reports a failure of the whole transaction.
 	FinishAttempts(ctx context.Context, owner string, fs []Finish) ([]Finished, error)
 	// Redeliver makes a message of the endpoint pending and due now with
 	// a fresh retry schedule.

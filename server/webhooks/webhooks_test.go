@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -234,6 +235,43 @@ func TestDeletedEndpointReceivesNothingMore(t *testing.T) {
 	case rc := <-gone.next:
 		t.Fatalf("the deleted endpoint received %s", rc.body)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// An endpoint disabled while a run of its messages is under way gets
+// nothing after the attempt in flight: the run reads the endpoint again
+// after a change made through this node.
+func TestDisablingStopsARunUnderWay(t *testing.T) {
+	e := newEnv(t, webhooks.NewGuard(true))
+	gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	rcv := newReceiver(t, func(n int) int {
+		if n <= 2 {
+			<-gates[n-1]
+		}
+		return 200
+	})
+	other := newReceiver(t, ok)
+	wh := e.register(t, rcv.URL, "memory.created")
+	e.register(t, other.URL, "memory.created")
+	const creates = 10
+	e.do("POST", "/memory", map[string]any{"text": "first"}, nil)
+	rcv.wait(t) // the first message is held at the receiver
+	for i := range creates - 1 {
+		e.do("POST", "/memory", map[string]any{"text": fmt.Sprintf("more %d", i)}, nil)
+	}
+	for range creates {
+		other.wait(t) // one fan-out queues a message for both endpoints
+	}
+	close(gates[0]) // its record leases the other 9 as a run
+	rcv.wait(t)     // the run's first attempt, held
+	if code := e.do("PATCH", "/webhooks/"+wh["id"].(string), map[string]any{"enabled": false}, nil); code != 200 {
+		t.Fatalf("disable: %d", code)
+	}
+	close(gates[1])
+	select {
+	case rc := <-rcv.next:
+		t.Fatalf("the disabled endpoint received %s", rc.body)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
 

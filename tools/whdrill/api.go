@@ -15,6 +15,9 @@ import (
 type client struct {
 	base, key string
 	hc        *http.Client
+	// onCreated, when set, gets each acknowledged create's answer
+	// before the ack is counted (the floor sends it on).
+	onCreated func(body []byte)
 }
 
 func newClient(base, key string) *client {
@@ -44,6 +47,9 @@ func (c *client) post(ctx context.Context, ws, path string, body, out any) (int,
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
 		return resp.StatusCode, fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, rb)
+	}
+	if c.onCreated != nil && resp.StatusCode == http.StatusCreated && path == "/memory" {
+		c.onCreated(rb)
 	}
 	if out != nil {
 		return resp.StatusCode, json.Unmarshal(rb, out)

@@ -43,7 +43,7 @@ func bench(ctx context.Context, o options, s *server, c *client) error {
 		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
 	ids, at := a.snapshot()
 	waitRcvs(rcvs, ids, o.wait)
-	report(rcvs, ids, at, t0)
+	report("bench", rcvs, ids, at, t0)
 	rss, thr := s.procStatus()
 	fmt.Printf("bench: memoryd after the run with %d endpoints: VmRSS=%s Threads=%s\n", o.endpoints, rss, thr)
 	return scale(ctx, o, s)
@@ -64,7 +64,7 @@ func waitRcvs(rcvs []*receiver, ids map[string]bool, limit time.Duration) {
 	fmt.Printf("bench: the %s wait limit ran out before every delivery arrived\n", limit)
 }
 
-func report(rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time) {
+func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time) {
 	var fromAck, fromCommit []time.Duration
 	var n, dups, missing int
 	last := t0
@@ -89,7 +89,7 @@ func report(rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 t
 	}
 	fromAck, fromCommit = sortDurations(fromAck), sortDurations(fromCommit)
 	el := last.Sub(t0)
-	fmt.Printf("bench: %d deliveries to %d endpoints in %s (first create to last arrival): %.0f deliveries/s; missing=%d dup_webhook_id=%d\n",
+	fmt.Printf("%s: %d deliveries to %d endpoints in %s (first create to last arrival): %.0f deliveries/s; missing=%d dup_webhook_id=%d\n", label,
 		n, len(rcvs), el.Round(time.Millisecond), float64(n)/el.Seconds(), missing, dups)
 	for _, l := range []struct {
 		name string
@@ -98,7 +98,7 @@ func report(rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 t
 		if len(l.d) == 0 {
 			continue
 		}
-		fmt.Printf("bench: latency %s over %d: p50=%s p99=%s max=%s\n", l.name, len(l.d),
+		fmt.Printf("%s: latency %s over %d: p50=%s p99=%s max=%s\n", label, l.name, len(l.d),
 			ms(pct(l.d, 50)), ms(pct(l.d, 99)), ms(l.d[len(l.d)-1]))
 	}
 }

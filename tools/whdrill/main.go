@@ -1,11 +1,16 @@
 // Command whdrill measures memoryd's webhook deliveries on loopback: a
 // kill -9 drill (at-least-once across a crash, duplicates counted) and a
-// latency/throughput benchmark with a scale check of registered endpoints.
+// latency/throughput benchmark with a scale check of registered endpoints,
+// and the benchmark's floor on this machine: the same creates, with the
+// same deliveries sent by this tool itself (signed, one at a time per
+// endpoint, as soon as each create is acknowledged) instead of by
+// memoryd's durable queue.
 // It runs memoryd itself on a temporary SQLite database; run it from the
 // repository root:
 //
 //	go run ./tools/whdrill -mode drill
 //	go run ./tools/whdrill -mode bench
+//	go run ./tools/whdrill -mode floor
 package main
 
 import (
@@ -35,7 +40,7 @@ type options struct {
 func main() {
 	var o options
 	var events string
-	flag.StringVar(&o.mode, "mode", "drill", "drill or bench")
+	flag.StringVar(&o.mode, "mode", "drill", "drill, bench or floor")
 	flag.StringVar(&o.bin, "memoryd", "", "memoryd binary (default: go build ./server/cmd/memoryd)")
 	flag.StringVar(&events, "events", "memory.created", "comma-separated event types each endpoint subscribes to")
 	flag.IntVar(&o.creates, "creates", 1000, "drill: acknowledged creates to reach")
@@ -50,7 +55,7 @@ func main() {
 	flag.Parse()
 	o.events = strings.Split(events, ",")
 	if o.rate <= 0 {
-		o.rate = map[string]float64{"drill": 200, "bench": 500}[o.mode]
+		o.rate = map[string]float64{"drill": 200, "bench": 500, "floor": 500}[o.mode]
 	}
 	if err := run(context.Background(), o); err != nil {
 		log.Fatal(err)
@@ -58,8 +63,8 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	if o.mode != "drill" && o.mode != "bench" {
-		return fmt.Errorf("-mode must be drill or bench, not %q", o.mode)
+	if o.mode != "drill" && o.mode != "bench" && o.mode != "floor" {
+		return fmt.Errorf("-mode must be drill, bench or floor, not %q", o.mode)
 	}
 	dir, err := os.MkdirTemp("", "whdrill-")
 	if err != nil {
@@ -88,8 +93,11 @@ func run(ctx context.Context, o options) error {
 	}
 	c := newClient(s.base(), key)
 	fmt.Printf("whdrill: memoryd on %s, events %v\n", s.addr, o.events)
-	if o.mode == "drill" {
+	switch o.mode {
+	case "drill":
 		return drill(ctx, o, s, c)
+	case "floor":
+		return floor(ctx, o, c)
 	}
 	return bench(ctx, o, s, c)
 }

@@ -1,12 +1,15 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -344,12 +347,18 @@ WHERE id = ? AND status = 'pending' AND lease_until <= ?`, owner, Micros(until),
 
 // FinishAttempts records the attempts and their messages' new states in
 // one transaction (one commit for many endpoints' attempts), leasing each
-// endpoint's next message when asked to.
+// endpoint's next run when asked to.
 func (b *Base) FinishAttempts(ctx context.Context, owner string, fs []webhooks.Finish) ([]webhooks.Finished, error) {
 	out := make([]webhooks.Finished, len(fs))
 	err := b.W.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		clear(out)
 		for i, f := range fs {
+			if err := b.release(ctx, tx, owner, f.Release); err != nil {
+				return err
+			}
+			if f.Attempt == nil {
+				continue
+			}
 			err := b.finish(ctx, tx, owner, f.Attempt, f.Outcome)
 			if errors.Is(err, webhooks.ErrLost) {
 				out[i].Err = err // this one wrote nothing; the others go on
@@ -359,7 +368,7 @@ func (b *Base) FinishAttempts(ctx context.Context, owner string, fs []webhooks.F
 				return err
 			}
 			if f.Next != nil && f.Outcome.Disable == "" {
-				if out[i].Next, err = b.leaseHead(ctx, tx, f.Attempt.EndpointID, owner, f.Next); err != nil {
+				if out[i].Next, err = b.leaseRun(ctx, tx, f.Attempt.EndpointID, owner, f.Next); err != nil {
 					return err
 				}
 			}
@@ -379,16 +388,19 @@ const (
 WHERE id = ? AND lease_owner = ?`
 	insertAttemptSQL = `INSERT INTO webhook_attempts (id, endpoint_id, message_id, event_type, attempt, attempted_at,
 status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	leaseHeadSQL = `UPDATE webhook_messages SET lease_owner = ?, lease_until = ?
-WHERE id = (SELECT p.id FROM webhook_messages p WHERE p.endpoint_id = ? AND p.status = 'pending' ORDER BY p.seq, p.id LIMIT 1)
-AND status = 'pending' AND next_at <= ? AND lease_until <= ?
+	runHeadSQL = `SELECT id, seq, next_at, lease_until FROM webhook_messages
+WHERE endpoint_id = ? AND status = 'pending' ORDER BY seq, id LIMIT ?`
+	leaseRunSQL = `UPDATE webhook_messages SET lease_owner = ?, lease_until = ?
+WHERE endpoint_id = ? AND status = 'pending' AND seq <= ? AND (seq < ? OR id <= ?) AND next_at <= ? AND lease_until <= ?
 RETURNING ` + messageTableColumns
+	releaseSQL = `UPDATE webhook_messages SET lease_owner = '', lease_until = 0
+WHERE id = ? AND lease_owner = ? AND status = 'pending'`
 	messageTableColumns = "id, endpoint_id, seq, type, body, status, attempts, next_at, created_at"
 )
 
 // WebhookHotSQL are the statements an engine may prepare once
-// (Base.Prepare): they run for every delivery.
-var WebhookHotSQL = []string{finishMessageSQL, insertAttemptSQL, leaseHeadSQL, messageInsertSQL}
+// (Base.Prepare): they run for every delivery or run of deliveries.
+var WebhookHotSQL = []string{finishMessageSQL, insertAttemptSQL, runHeadSQL, leaseRunSQL, messageInsertSQL}
 
 func (b *Base) finish(ctx context.Context, tx bun.Tx, owner string, a *webhooks.Attempt, o webhooks.Outcome) error {
 	res, err := b.txExec(ctx, tx, finishMessageSQL, o.Status, a.N, Micros(o.NextAt), a.MessageID, owner)
@@ -409,20 +421,78 @@ func (b *Base) finish(ctx context.Context, tx bun.Tx, owner string, a *webhooks.
 	return err
 }
 
-// leaseHead leases the endpoint's oldest pending message if it is due and
-// free. The row's own status and lease are checked by the UPDATE, so a
-// node that raced here first wins and this one gets nothing.
-func (b *Base) leaseHead(ctx context.Context, tx bun.Tx, endpointID, owner string, l *webhooks.Lease) (*webhooks.Message, error) {
+// release ends owner's leases of the pending messages ids.
+func (b *Base) release(ctx context.Context, tx bun.Tx, owner string, ids []string) error {
+	for _, id := range ids {
+		if _, err := b.txExec(ctx, tx, releaseSQL, id, owner); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaseRun leases the endpoint's oldest pending messages, up to l.Max, as
+// far as each is due and free: the run stops before the first that is
+// not, so a message is never attempted ahead of an older pending one.
+func (b *Base) leaseRun(ctx context.Context, tx bun.Tx, endpointID, owner string, l *webhooks.Lease) ([]*webhooks.Message, error) {
 	at := Micros(l.Now)
-	rows, err := b.txQuery(ctx, tx, leaseHeadSQL, owner, Micros(l.Until), endpointID, at, at)
+	want, err := b.runHead(ctx, tx, endpointID, max(l.Max, 1), at)
+	if err != nil || len(want) == 0 {
+		return nil, err
+	}
+	last := want[len(want)-1]
+	// The range (seq, id) <= last's, spelled so an index range on seq
+	// serves it: the scan is the run, not the endpoint's backlog.
+	rows, err := b.txQuery(ctx, tx, leaseRunSQL, owner, Micros(l.Until), endpointID, last.seq, last.seq, last.id, at, at)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := scanMessages(rows)
-	if err != nil || len(ms) == 0 {
+	got, err := scanMessages(rows)
+	if err != nil {
 		return nil, err
 	}
-	return ms[0], nil
+	// On PostgreSQL another node may have changed rows between the read
+	// and the update: keep the part that is still the head's run.
+	slices.SortFunc(got, func(x, y *webhooks.Message) int {
+		return cmp.Or(cmp.Compare(x.Seq, y.Seq), strings.Compare(x.ID, y.ID))
+	})
+	n := 0
+	for n < len(got) && n < len(want) && got[n].ID == want[n].id {
+		n++
+	}
+	var extra []string
+	for _, m := range got[n:] {
+		extra = append(extra, m.ID)
+	}
+	return got[:n], b.release(ctx, tx, owner, extra)
+}
+
+type runRow struct {
+	id  string
+	seq int64
+}
+
+// runHead reads the endpoint's up to limit oldest pending messages and
+// returns the leading ones that are due and free at `at`.
+func (b *Base) runHead(ctx context.Context, tx bun.Tx, endpointID string, limit int, at int64) ([]runRow, error) {
+	rows, err := b.txQuery(ctx, tx, runHeadSQL, endpointID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []runRow
+	for rows.Next() {
+		var r runRow
+		var next, lease int64
+		if err := rows.Scan(&r.id, &r.seq, &next, &lease); err != nil {
+			return nil, err
+		}
+		if next > at || lease > at {
+			break
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // Redeliver makes the message pending and due now, with a fresh schedule.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,6 +154,7 @@ func testWebhooks(t *testing.T, open Opener) {
 		t.Fatal("attempts outlive their endpoint")
 	}
 	t.Run("Queue", func(t *testing.T) { testWebhookQueue(t, s) })
+	t.Run("Runs", func(t *testing.T) { testWebhookRuns(t, s) })
 	t.Run("Retention", func(t *testing.T) { testWebhookRetention(t, s) })
 }
 
@@ -256,16 +258,16 @@ func testWebhookQueue(t *testing.T, s Store) {
 	a := &webhooks.Attempt{ID: "att_q1", EndpointID: "wh_q1", MessageID: "wh_q1.1", EventType: "memory.created", N: 1,
 		At: now, StatusCode: 204}
 	next, err := finishOne(s, "n1", a, webhooks.Outcome{Status: webhooks.StatusDelivered}, lease)
-	if err != nil || next == nil || next.ID != "wh_q1.2" {
+	if err != nil || len(next) != 1 || next[0].ID != "wh_q1.2" {
 		t.Fatalf("finish with a lease: next %+v, %v; want wh_q1.2", next, err)
 	}
-	if ok, _ := s.LeaseMessage(ctx, next.ID, "n2", now, now.Add(time.Minute)); ok {
+	if ok, _ := s.LeaseMessage(ctx, next[0].ID, "n2", now, now.Add(time.Minute)); ok {
 		t.Fatal("another node leased the message handed on with the finished attempt")
 	}
 	a = &webhooks.Attempt{ID: "att_q2", EndpointID: "wh_q1", MessageID: "wh_q1.2", EventType: "memory.created", N: 1,
 		At: now, StatusCode: 500}
 	next, err = finishOne(s, "n1", a, webhooks.Outcome{Status: webhooks.StatusPending, NextAt: now.Add(time.Hour)}, lease)
-	if err != nil || next != nil {
+	if err != nil || len(next) != 0 {
 		t.Fatalf("a retry later keeps the queue's head: next %+v, %v", next, err)
 	}
 	if due, _ := s.DueMessages(ctx, now.Add(2*time.Hour), 10); len(due) != 2 || due[0].ID != "wh_q2.1" || due[1].ID != "wh_q1.2" {
@@ -278,8 +280,8 @@ func testWebhookQueue(t *testing.T, s Store) {
 		{Attempt: &webhooks.Attempt{ID: "att_q4", EndpointID: "wh_q2", MessageID: "wh_q2.1", N: 1, At: now, StatusCode: 204},
 			Outcome: webhooks.Outcome{Status: webhooks.StatusDelivered}, Next: lease},
 	})
-	if err != nil || len(res) != 2 || !errors.Is(res[0].Err, webhooks.ErrLost) || res[1].Err != nil || res[1].Next == nil ||
-		res[1].Next.ID != "wh_q2.2" {
+	if err != nil || len(res) != 2 || !errors.Is(res[0].Err, webhooks.ErrLost) || res[1].Err != nil || len(res[1].Next) != 1 ||
+		res[1].Next[0].ID != "wh_q2.2" {
 		t.Fatalf("batch: %+v %v; want ErrLost for wh_q1.2 (not leased) and wh_q2.2 next", res, err)
 	}
 	if atts, _ := s.ListAttempts(ctx, "wh_q2", 10); len(atts) != 1 || atts[0].ID != "att_q4" {
@@ -293,10 +295,110 @@ func testWebhookQueue(t *testing.T, s Store) {
 }
 
 // finishOne records one attempt through FinishAttempts.
-func finishOne(s Store, owner string, a *webhooks.Attempt, o webhooks.Outcome, next *webhooks.Lease) (*webhooks.Message, error) {
+func finishOne(s Store, owner string, a *webhooks.Attempt, o webhooks.Outcome, next *webhooks.Lease) ([]*webhooks.Message, error) {
 	res, err := s.FinishAttempts(context.Background(), owner, []webhooks.Finish{{Attempt: a, Outcome: o, Next: next}})
 	if err != nil {
 		return nil, err
 	}
 	return res[0].Next, res[0].Err
+}
+
+// testWebhookRuns: a lease takes the endpoint's oldest pending messages as
+// a run, in log order, stopping before the first that is not due or not
+// free; released messages are due again at once.
+func testWebhookRuns(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Minute)
+	ep := &webhooks.Endpoint{ID: "wh_run", Workspace: "r", URL: "https://example.com/h", Events: []string{"memory.created"},
+		Enabled: true, Secret: "whsec_AAAA", CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	defer s.DeleteEndpoint(ctx, "r", ep.ID)
+	id := func(seq int) string { return fmt.Sprintf("run.%d", seq) }
+	// Seq 1..8, queued out of order; 6 is due only later.
+	for _, seq := range []int{8, 3, 1, 6, 2, 5, 4, 7} {
+		at := t0
+		if seq == 6 {
+			at = now.Add(time.Hour)
+		}
+		m := &webhooks.Message{ID: id(seq), EndpointID: ep.ID, Seq: int64(seq), Type: "memory.created",
+			Body: []byte(`{}`), Status: webhooks.StatusPending, NextAt: at, CreatedAt: t0}
+		if err := s.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := s.LeaseMessage(ctx, id(1), "n1", now, now.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("lease the head: %v %v", ok, err)
+	}
+	if ok, _ := s.LeaseMessage(ctx, id(4), "n2", now, now.Add(time.Minute)); !ok {
+		t.Fatal("lease run.4 for another node")
+	}
+	runIDs := func(ms []*webhooks.Message) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	lease := &webhooks.Lease{Now: now, Until: now.Add(time.Minute), Max: 2}
+	delivered := webhooks.Outcome{Status: webhooks.StatusDelivered}
+	attempt := func(seq int) *webhooks.Attempt {
+		return &webhooks.Attempt{ID: "att_" + id(seq), EndpointID: ep.ID, MessageID: id(seq), EventType: "memory.created",
+			N: 1, At: now, StatusCode: 204}
+	}
+	next, err := finishOne(s, "n1", attempt(1), delivered, lease)
+	if got := runIDs(next); err != nil || !slices.Equal(got, []string{id(2), id(3)}) {
+		t.Fatalf("run of at most 2 after run.1: %v %v, want run.2 run.3", got, err)
+	}
+	// run.4 is another node's: the run after run.3 is empty, not run.5.
+	lease.Max = 10
+	if _, err := finishOne(s, "n1", attempt(2), delivered, nil); err != nil {
+		t.Fatal(err)
+	}
+	next, err = finishOne(s, "n1", attempt(3), delivered, lease)
+	if err != nil || len(next) != 0 {
+		t.Fatalf("a run never skips a leased message: got %v %v", runIDs(next), err)
+	}
+	// n2 gives run.4 back: it is due again at once, and the run ends
+	// before run.6, which is not due yet.
+	res, err := s.FinishAttempts(ctx, "n2", []webhooks.Finish{{Release: []string{id(4)}}})
+	if err != nil || len(res) != 1 || res[0].Err != nil || len(res[0].Next) != 0 {
+		t.Fatalf("release only: %+v %v", res, err)
+	}
+	due, err := s.DueMessages(ctx, now, 10)
+	if err != nil || len(due) != 1 || due[0].ID != id(4) {
+		t.Fatalf("due after the release: %v %v, want run.4", runIDs(due), err)
+	}
+	if ok, _ := s.LeaseMessage(ctx, id(4), "n1", now, now.Add(time.Minute)); !ok {
+		t.Fatal("lease the released run.4")
+	}
+	next, err = finishOne(s, "n1", attempt(4), delivered, lease)
+	if got := runIDs(next); err != nil || !slices.Equal(got, []string{id(5)}) {
+		t.Fatalf("run after run.4: %v %v, want run.5 only (run.6 is not due)", got, err)
+	}
+	// A failed attempt releases the rest of its run with its record.
+	lease.Now = now.Add(2 * time.Hour)
+	lease.Until = lease.Now.Add(time.Minute)
+	a := attempt(5)
+	a.StatusCode = 500
+	res, err = s.FinishAttempts(ctx, "n1", []webhooks.Finish{{Attempt: a,
+		Outcome: webhooks.Outcome{Status: webhooks.StatusPending, NextAt: lease.Now}, Next: lease}})
+	if err != nil || res[0].Err != nil || !slices.Equal(runIDs(res[0].Next), []string{id(5), id(6), id(7), id(8)}) {
+		t.Fatalf("run after a retry that is due: %v %v, want run.5..run.8", runIDs(res[0].Next), err)
+	}
+	a = attempt(5)
+	a.ID, a.N, a.StatusCode = "att_run.5b", 2, 500
+	res, err = s.FinishAttempts(ctx, "n1", []webhooks.Finish{{Attempt: a,
+		Outcome: webhooks.Outcome{Status: webhooks.StatusPending, NextAt: lease.Now.Add(time.Hour)},
+		Release: []string{id(6), id(7), id(8)}}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("failed attempt with a release: %+v %v", res, err)
+	}
+	if due, _ := s.DueMessages(ctx, lease.Now.Add(2*time.Hour), 10); len(due) != 1 || due[0].ID != id(5) {
+		t.Fatalf("after the retry delay the head is run.5, free: %v", runIDs(due))
+	}
+	if ok, _ := s.LeaseMessage(ctx, id(6), "n2", lease.Now, lease.Now.Add(time.Minute)); !ok {
+		t.Fatal("run.6 is still leased after its release")
+	}
 }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// floor is the bench's floor on this machine: the same paced creates to
+// memoryd (no endpoint registered), and for each acknowledged create this
+// tool POSTs a signed memory.created message, carrying the created
+// memory, to each of o.endpoints receivers: one POST at a time per
+// endpoint, in order, with no queue on disk. It reports the same figures
+// as the bench; what the bench adds to them is the cost of memoryd's
+// durable delivery.
+func floor(ctx context.Context, o options, c *client) error {
+	var rcvs []*receiver
+	var senders []*floorSender
+	defer func() {
+		for _, r := range rcvs {
+			r.close()
+		}
+	}()
+	for i := 0; i < o.endpoints; i++ {
+		r, err := newReceiver()
+		if err != nil {
+			return err
+		}
+		rcvs = append(rcvs, r)
+		fs, err := newFloorSender(r, i)
+		if err != nil {
+			return err
+		}
+		senders = append(senders, fs)
+	}
+	want := int(o.rate * o.duration.Seconds())
+	var wg sync.WaitGroup
+	for _, s := range senders {
+		s.queue = make(chan []byte, want)
+		wg.Add(1)
+		go func() { defer wg.Done(); s.run() }()
+	}
+	a := newAcks()
+	c.onCreated = func(body []byte) {
+		msg, err := json.Marshal(map[string]any{"type": "memory.created", "timestamp": time.Now().UTC(),
+			"data": json.RawMessage(body)})
+		if err != nil {
+			return
+		}
+		for _, s := range senders {
+			s.queue <- msg
+		}
+	}
+	t0 := time.Now()
+	err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil)
+	for _, s := range senders {
+		close(s.queue)
+	}
+	if err != nil {
+		return err
+	}
+	sendEnd := time.Now()
+	fmt.Printf("floor: %d creates acknowledged (%d failed) in %s: %.0f creates/s\n",
+		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
+	ids, at := a.snapshot()
+	waitRcvs(rcvs, ids, o.wait)
+	wg.Wait()
+	report("floor", rcvs, ids, at, t0)
+	return nil
+}
+
+// floorSender POSTs one endpoint's messages one at a time, signed as
+// memoryd signs them.
+type floorSender struct {
+	url   string
+	wh    *standardwebhooks.Webhook
+	hc    *http.Client
+	queue chan []byte
+	n     int
+}
+
+func newFloorSender(r *receiver, route int) (*floorSender, error) {
+	key := make([]byte, 24)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	if err := r.setSecret(route, secret); err != nil {
+		return nil, err
+	}
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		return nil, err
+	}
+	return &floorSender{url: r.routeURL(route), wh: wh, hc: &http.Client{Timeout: 15 * time.Second}}, nil
+}
+
+func (s *floorSender) run() {
+	for msg := range s.queue {
+		s.n++
+		if err := s.post(fmt.Sprintf("msg_floor_%d", s.n), msg); err != nil {
+			fmt.Println("floor: POST failed:", err)
+		}
+	}
+}
+
+func (s *floorSender) post(id string, body []byte) error {
+	now := time.Now()
+	sig, err := s.wh.Sign(id, now, body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s answered %d", s.url, resp.StatusCode)
+	}
+	return nil
+}
