@@ -12,9 +12,9 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
 func TestIDsGrowWithTime(t *testing.T) {
 	t0 := time.UnixMilli(1_780_000_000_000)
-	prev := memoryIDAt(t0)
+	prev := idAt("mem_", t0)
 	for i := 1; i <= 1000; i++ {
-		id := memoryIDAt(t0.Add(time.Duration(i) * time.Millisecond))
+		id := idAt("mem_", t0.Add(time.Duration(i)*time.Millisecond))
 		if id <= prev {
 			t.Fatalf("id %s of a later millisecond sorts before %s", id, prev)
 		}
@@ -26,7 +26,7 @@ func TestIDsAreUniqueWithinAMillisecond(t *testing.T) {
 	t0 := time.Now()
 	seen := map[string]bool{}
 	for range 10_000 {
-		id := memoryIDAt(t0)
+		id := idAt("mem_", t0)
 		if seen[id] {
 			t.Fatalf("id %s made twice", id)
 		}

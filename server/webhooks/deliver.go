@@ -407,7 +407,7 @@ func (d *Deliverer) attemptRun(ctx context.Context, run []*Message, until time.T
 			d.finish(Finish{Release: ids(run[i:])})
 			return nil, time.Time{}
 		}
-		a := &Attempt{ID: newID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
+		a := &Attempt{ID: memoryd.NewSortableID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
 			N: m.Attempts + 1, At: d.now().UTC()}
 		d.post(live, ep, m, a)
 		f := Finish{Attempt: a, Outcome: d.outcome(a)}

@@ -34,7 +34,7 @@ func bench(ctx context.Context, o options, s *server, c *client) error {
 	}
 	want := int(o.rate * o.duration.Seconds())
 	a := newAcks()
-	t0 := time.Now()
+	t0, cpu := time.Now(), s.startCPU()
 	if err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil); err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func bench(ctx context.Context, o options, s *server, c *client) error {
 		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
 	ids, at := a.snapshot()
 	waitRcvs(rcvs, ids, o.wait)
-	report("bench", rcvs, ids, at, t0)
+	cpu.report("bench", report("bench", rcvs, ids, at, t0))
 	rss, thr := s.procStatus()
 	fmt.Printf("bench: memoryd after the run with %d endpoints: VmRSS=%s Threads=%s\n", o.endpoints, rss, thr)
 	return scale(ctx, o, s)
@@ -64,7 +64,8 @@ func waitRcvs(rcvs []*receiver, ids map[string]bool, limit time.Duration) {
 	fmt.Printf("bench: the %s wait limit ran out before every delivery arrived\n", limit)
 }
 
-func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time) {
+// report prints the deliveries' figures and returns how many there were.
+func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time) int {
 	var fromAck, fromCommit []time.Duration
 	var n, dups, missing int
 	last := t0
@@ -101,6 +102,7 @@ func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]t
 		fmt.Printf("%s: latency %s over %d: p50=%s p99=%s max=%s\n", label, l.name, len(l.d),
 			ms(pct(l.d, 50)), ms(pct(l.d, 99)), ms(l.d[len(l.d)-1]))
 	}
+	return n
 }
 
 // scale registers o.scale endpoints (100 per workspace, the server's

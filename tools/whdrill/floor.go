@@ -23,7 +23,7 @@ import (
 // endpoint, in order, with no queue on disk. It reports the same figures
 // as the bench; what the bench adds to them is the cost of memoryd's
 // durable delivery.
-func floor(ctx context.Context, o options, c *client) error {
+func floor(ctx context.Context, o options, s *server, c *client) error {
 	var rcvs []*receiver
 	var senders []*floorSender
 	defer func() {
@@ -45,10 +45,10 @@ func floor(ctx context.Context, o options, c *client) error {
 	}
 	want := int(o.rate * o.duration.Seconds())
 	var wg sync.WaitGroup
-	for _, s := range senders {
-		s.queue = make(chan []byte, want)
+	for _, fs := range senders {
+		fs.queue = make(chan []byte, want)
 		wg.Add(1)
-		go func() { defer wg.Done(); s.run() }()
+		go func() { defer wg.Done(); fs.run() }()
 	}
 	a := newAcks()
 	c.onCreated = func(body []byte) {
@@ -57,14 +57,14 @@ func floor(ctx context.Context, o options, c *client) error {
 		if err != nil {
 			return
 		}
-		for _, s := range senders {
-			s.queue <- msg
+		for _, fs := range senders {
+			fs.queue <- msg
 		}
 	}
-	t0 := time.Now()
+	t0, cpu := time.Now(), s.startCPU()
 	err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil)
-	for _, s := range senders {
-		close(s.queue)
+	for _, fs := range senders {
+		close(fs.queue)
 	}
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func floor(ctx context.Context, o options, c *client) error {
 	ids, at := a.snapshot()
 	waitRcvs(rcvs, ids, o.wait)
 	wg.Wait()
-	report("floor", rcvs, ids, at, t0)
+	cpu.report("floor", report("floor", rcvs, ids, at, t0))
 	return nil
 }
 

@@ -97,7 +97,7 @@ func run(ctx context.Context, o options) error {
 	case "drill":
 		return drill(ctx, o, s, c)
 	case "floor":
-		return floor(ctx, o, c)
+		return floor(ctx, o, s, c)
 	}
 	return bench(ctx, o, s, c)
 }

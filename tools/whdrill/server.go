@@ -150,3 +150,46 @@ func (s *server) procStatus() (rss, threads string) {
 	}
 	return rss, threads
 }
+
+// cpuTime is the CPU time (user and system) process pid has used, read
+// from /proc (clock ticks of 1/100 s on Linux).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis; utime and stime
+	// are the 14th and 15th of the whole line.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// cpuMeter reads memoryd's and this tool's CPU time over a span.
+type cpuMeter struct {
+	pid       int
+	srv, self time.Duration
+}
+
+func (s *server) startCPU() cpuMeter {
+	return cpuMeter{pid: s.cmd.Process.Pid, srv: cpuTime(s.cmd.Process.Pid), self: cpuTime(os.Getpid())}
+}
+
+// report prints the CPU both processes used since the start, per 1,000
+// deliveries.
+func (m cpuMeter) report(label string, deliveries int) {
+	srv, self := cpuTime(m.pid)-m.srv, cpuTime(os.Getpid())-m.self
+	per := func(d time.Duration) string {
+		if deliveries == 0 {
+			return "?"
+		}
+		return (d * 1000 / time.Duration(deliveries)).Round(time.Millisecond).String()
+	}
+	fmt.Printf("%s: CPU memoryd %s (%s per 1,000 deliveries), whdrill %s (%s per 1,000)\n",
+		label, srv.Round(10*time.Millisecond), per(srv), self.Round(10*time.Millisecond), per(self))
+}
