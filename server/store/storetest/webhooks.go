@@ -389,11 +389,16 @@ func testWebhookRuns(t *testing.T, s Store) {
 	}
 	a = attempt(5)
 	a.ID, a.N, a.StatusCode = "att_run.5b", 2, 500
+	a.Error, a.ResponseBody = `it's "quoted" ? $1 \ ünï`, "line 1\nline 2 ? '' \\"
 	res, err = s.FinishAttempts(ctx, "n1", []webhooks.Finish{{Attempt: a,
 		Outcome: webhooks.Outcome{Status: webhooks.StatusPending, NextAt: lease.Now.Add(time.Hour)},
 		Release: []string{id(6), id(7), id(8)}}})
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("failed attempt with a release: %+v %v", res, err)
+	}
+	if atts, err := s.ListAttempts(ctx, ep.ID, 1); err != nil || len(atts) != 1 || atts[0].ID != a.ID ||
+		atts[0].Error != a.Error || atts[0].ResponseBody != a.ResponseBody || atts[0].StatusCode != 500 || atts[0].N != 2 {
+		t.Fatalf("the newest attempt reads back as %+v (%v), want %+v", atts, err, a)
 	}
 	if due, _ := s.DueMessages(ctx, lease.Now.Add(2*time.Hour), 10); len(due) != 1 || due[0].ID != id(5) {
 		t.Fatalf("after the retry delay the head is run.5, free: %v", runIDs(due))
