@@ -12,41 +12,71 @@ import (
 // latency is each memory's first arrival at an endpoint minus the
 // create's 201 (and minus the memory's created_at, the commit side).
 func bench(ctx context.Context, o options, s *server, c *client) error {
-	var rcvs []*receiver
-	defer func() {
-		for _, r := range rcvs {
-			r.close()
-		}
-	}()
-	for i := 0; i < o.endpoints; i++ {
-		r, err := newReceiver()
-		if err != nil {
-			return err
-		}
-		rcvs = append(rcvs, r)
+	rcvs, err := startReceivers(o.endpoints, func(i int, r *receiver) error {
 		sec, err := c.register(ctx, "", r.routeURL(i), o.events)
 		if err != nil {
 			return err
 		}
-		if err := r.setSecret(i, sec); err != nil {
-			return err
-		}
-	}
-	want := int(o.rate * o.duration.Seconds())
-	a := newAcks()
-	t0, cpu := time.Now(), s.startCPU()
-	if err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil); err != nil {
+		return r.setSecret(i, sec)
+	})
+	defer closeAll(rcvs)
+	if err != nil {
 		return err
 	}
-	sendEnd := time.Now()
-	fmt.Printf("bench: %d creates acknowledged (%d failed) in %s: %.0f creates/s\n",
-		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
-	ids, at := a.snapshot()
-	waitRcvs(rcvs, ids, o.wait)
-	cpu.report("bench", report("bench", rcvs, ids, at, t0))
+	if err := measure(ctx, "bench", o, s, c, rcvs, nil); err != nil {
+		return err
+	}
 	rss, thr := s.procStatus()
 	fmt.Printf("bench: memoryd after the run with %d endpoints: VmRSS=%s Threads=%s\n", o.endpoints, rss, thr)
 	return scale(ctx, o, s)
+}
+
+// startReceivers starts n receivers with one endpoint each (route i),
+// which setup prepares; it returns those it started, also on error.
+func startReceivers(n int, setup func(i int, r *receiver) error) ([]*receiver, error) {
+	var rcvs []*receiver
+	for i := 0; i < n; i++ {
+		r, err := newReceiver()
+		if err != nil {
+			return rcvs, err
+		}
+		rcvs = append(rcvs, r)
+		if err := setup(i, r); err != nil {
+			return rcvs, err
+		}
+	}
+	return rcvs, nil
+}
+
+func closeAll(rcvs []*receiver) {
+	for _, r := range rcvs {
+		r.close()
+	}
+}
+
+// benchCreates is how many creates bench and floor send.
+func (o options) benchCreates() int { return int(o.rate * o.duration.Seconds()) }
+
+// measure sends the paced creates, calls sent (if set) when they are
+// done, waits (bounded) for the receivers and reports what they got.
+func measure(ctx context.Context, label string, o options, s *server, c *client, rcvs []*receiver, sent func()) error {
+	want := o.benchCreates()
+	a := newAcks()
+	t0, cpu := time.Now(), s.startCPU()
+	err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil)
+	if sent != nil {
+		sent()
+	}
+	if err != nil {
+		return err
+	}
+	sendEnd := time.Now()
+	fmt.Printf("%s: %d creates acknowledged (%d failed) in %s: %.0f creates/s\n", label,
+		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
+	ids, at := a.snapshot()
+	waitRcvs(rcvs, ids, o.wait)
+	cpu.report(label, report(label, rcvs, ids, at, t0))
+	return nil
 }
 
 func waitRcvs(rcvs []*receiver, ids map[string]bool, limit time.Duration) {

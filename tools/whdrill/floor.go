@@ -24,33 +24,25 @@ import (
 // as the bench; what the bench adds to them is the cost of memoryd's
 // durable delivery.
 func floor(ctx context.Context, o options, s *server, c *client) error {
-	var rcvs []*receiver
 	var senders []*floorSender
-	defer func() {
-		for _, r := range rcvs {
-			r.close()
-		}
-	}()
-	for i := 0; i < o.endpoints; i++ {
-		r, err := newReceiver()
-		if err != nil {
-			return err
-		}
-		rcvs = append(rcvs, r)
+	rcvs, err := startReceivers(o.endpoints, func(i int, r *receiver) error {
 		fs, err := newFloorSender(r, i)
 		if err != nil {
 			return err
 		}
 		senders = append(senders, fs)
+		return nil
+	})
+	defer closeAll(rcvs)
+	if err != nil {
+		return err
 	}
-	want := int(o.rate * o.duration.Seconds())
 	var wg sync.WaitGroup
 	for _, fs := range senders {
-		fs.queue = make(chan []byte, want)
+		fs.queue = make(chan []byte, o.benchCreates())
 		wg.Add(1)
 		go func() { defer wg.Done(); fs.run() }()
 	}
-	a := newAcks()
 	c.onCreated = func(body []byte) {
 		msg, err := json.Marshal(map[string]any{"type": "memory.created", "timestamp": time.Now().UTC(),
 			"data": json.RawMessage(body)})
@@ -61,22 +53,12 @@ func floor(ctx context.Context, o options, s *server, c *client) error {
 			fs.queue <- msg
 		}
 	}
-	t0, cpu := time.Now(), s.startCPU()
-	err := paced(ctx, c, a, o.rate, want, want, o.duration+2*time.Minute, nil)
-	for _, fs := range senders {
-		close(fs.queue)
-	}
-	if err != nil {
-		return err
-	}
-	sendEnd := time.Now()
-	fmt.Printf("floor: %d creates acknowledged (%d failed) in %s: %.0f creates/s\n",
-		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
-	ids, at := a.snapshot()
-	waitRcvs(rcvs, ids, o.wait)
-	wg.Wait()
-	cpu.report("floor", report("floor", rcvs, ids, at, t0))
-	return nil
+	return measure(ctx, "floor", o, s, c, rcvs, func() {
+		for _, fs := range senders {
+			close(fs.queue)
+		}
+		wg.Wait()
+	})
 }
 
 // floorSender POSTs one endpoint's messages one at a time, signed as
