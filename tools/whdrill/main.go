@@ -46,7 +46,7 @@ func main() {
 	flag.IntVar(&o.creates, "creates", 1000, "drill: acknowledged creates to reach")
 	flag.Float64Var(&o.rate, "rate", 0, "creates per second (default: drill 200, bench 500)")
 	flag.DurationVar(&o.failFor, "fail-for", 60*time.Second, "drill: how long endpoint 0 answers 500")
-	flag.DurationVar(&o.wait, "wait", 3*time.Minute, "how long to wait for deliveries after the creates")
+	flag.DurationVar(&o.wait, "wait", 0, "how long to wait for deliveries after the creates (default: drill 8m, past the\nfailing endpoint's retry after 5 min; bench and floor 3m)")
 	flag.IntVar(&o.endpoints, "endpoints", 10, "bench: endpoints")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "bench: how long creates are sent")
 	flag.IntVar(&o.scale, "scale", 1000, "bench: endpoints registered afterwards for the RSS/threads reading (0: skip)")
@@ -56,6 +56,9 @@ func main() {
 	o.events = strings.Split(events, ",")
 	if o.rate <= 0 {
 		o.rate = map[string]float64{"drill": 200, "bench": 500, "floor": 500}[o.mode]
+	}
+	if o.wait <= 0 {
+		o.wait = map[string]time.Duration{"drill": 8 * time.Minute, "bench": 3 * time.Minute, "floor": 3 * time.Minute}[o.mode]
 	}
 	if err := run(context.Background(), o); err != nil {
 		log.Fatal(err)
