@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -237,4 +239,26 @@ func hasNull(body []byte) bool {
 		}
 	}
 	return false
+}
+
+// oneLevelQuery refuses a query key with brackets that is not name[key]:
+// the spec's deepObject parameters (metadata, filters) hold strings one
+// level deep, and the generated binder panics on keys that nest one of
+// them under another (metadata[a]=v&metadata[a][b]=x).
+func (s *Server) oneLevelQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for key := range r.URL.Query() {
+			if !strings.ContainsAny(key, "[]") {
+				continue
+			}
+			name, inner, ok := strings.Cut(key, "[")
+			if inner, ok = strings.CutSuffix(inner, "]"); !ok || name == "" || strings.ContainsAny(name+inner, "[]") {
+				msg := fmt.Sprintf("query key %q: an object parameter's key is name[key], one level deep", key)
+				writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Invalid request: " + msg,
+					Details: map[string]any{"fields": map[string]any{cmp.Or(name, key): msg}}})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

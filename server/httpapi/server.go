@@ -190,7 +190,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.mcp != nil {
 		h = s.mcpFirst(h)
 	}
-	return withRequestID(withLogging(s.log, s.limitBody(s.withAuth(h)))), nil
+	return withRequestID(withLogging(s.log, s.limitBody(s.withAuth(s.oneLevelQuery(h))))), nil
 }
 
 // validator checks requests against the OpenAPI document; withoutItems
