@@ -251,8 +251,9 @@ func (s *Server) oneLevelQuery(next http.Handler) http.Handler {
 			if !strings.ContainsAny(key, "[]") {
 				continue
 			}
-			name, inner, ok := strings.Cut(key, "[")
-			if inner, ok = strings.CutSuffix(inner, "]"); !ok || name == "" || strings.ContainsAny(name+inner, "[]") {
+			name, inner, opened := strings.Cut(key, "[")
+			inner, closed := strings.CutSuffix(inner, "]")
+			if !opened || !closed || name == "" || strings.ContainsAny(name+inner, "[]") {
 				msg := fmt.Sprintf("query key %q: an object parameter's key is name[key], one level deep", key)
 				writeError(w, r, s.log, &memoryd.Error{Code: memoryd.EINVALID, Message: "Invalid request: " + msg,
 					Details: map[string]any{"fields": map[string]any{cmp.Or(name, key): msg}}})
