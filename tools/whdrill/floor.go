@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/memoryd/memoryd/server/webhooks"
 )
 
 // floor is the bench's floor on this machine: the same paced creates to
@@ -61,30 +59,22 @@ func floor(ctx context.Context, o options, s *server, c *client) error {
 	})
 }
 
-// floorSender POSTs one endpoint's messages one at a time, signed as
-// memoryd signs them.
+// floorSender POSTs one endpoint's messages one at a time, signed with
+// memoryd's own signing code.
 type floorSender struct {
-	url   string
-	wh    *standardwebhooks.Webhook
-	hc    *http.Client
-	queue chan []byte
-	n     int
+	url    string
+	secret string
+	hc     *http.Client
+	queue  chan []byte
+	n      int
 }
 
 func newFloorSender(r *receiver, route int) (*floorSender, error) {
-	key := make([]byte, 24)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	secret := webhooks.NewSecret()
 	if err := r.setSecret(route, secret); err != nil {
 		return nil, err
 	}
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil {
-		return nil, err
-	}
-	return &floorSender{url: r.routeURL(route), wh: wh, hc: &http.Client{Timeout: 15 * time.Second}}, nil
+	return &floorSender{url: r.routeURL(route), secret: secret, hc: &http.Client{Timeout: 15 * time.Second}}, nil
 }
 
 func (s *floorSender) run() {
@@ -98,7 +88,7 @@ func (s *floorSender) run() {
 
 func (s *floorSender) post(id string, body []byte) error {
 	now := time.Now()
-	sig, err := s.wh.Sign(id, now, body)
+	sig, err := webhooks.Sign(s.secret, id, now, body)
 	if err != nil {
 		return err
 	}
