@@ -112,3 +112,116 @@ func TestLinksValid(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyStop: on data whose best results settle early, a wide search
+// with the early stop visits a fraction of the nodes the ef bound alone
+// lets it visit, and finds the same best k; on overlapping clusters,
+// where they keep changing, it keeps the recall of the ef bound.
+func TestEarlyStop(t *testing.T) {
+	const k, ef = 10, 768
+	t.Run("settled", func(t *testing.T) {
+		vecs := clustered(30, 4000, 32, 40, 0.3)
+		var withStop, without int
+		earlyStopRun(t, vecs, k, ef, func(q []float32, search func(earlyStop) ([]int32, int)) {
+			a, va := search(searchStop(k, ef))
+			b, vb := search(earlyStop{})
+			if !slices.Equal(a, b) {
+				t.Fatalf("best %d with the early stop %v, without %v", k, a, b)
+			}
+			withStop += va
+			without += vb
+		})
+		if withStop*2 > without {
+			t.Fatalf("the early stop visited %d nodes, the ef bound alone %d: want at most half", withStop, without)
+		}
+		t.Logf("visited %d nodes with the early stop, %d without", withStop, without)
+	})
+	t.Run("overlapping", func(t *testing.T) {
+		const ef = 40 // narrow: at 768 it would visit most of the graph
+		vecs := clustered(31, 8000, 256, 800, 1.6)
+		var withStop, without, n float64
+		earlyStopRun(t, vecs, k, ef, func(q []float32, search func(earlyStop) ([]int32, int)) {
+			truth, _ := search(earlyStop{patience: -1})
+			a, _ := search(searchStop(k, ef))
+			b, _ := search(earlyStop{})
+			withStop += overlap(a, truth)
+			without += overlap(b, truth)
+			n++
+		})
+		if withStop /= n; withStop < without/n-0.01 {
+			t.Fatalf("recall@%d with the early stop %.3f, without %.3f", k, withStop, without/n)
+		}
+		t.Logf("recall@%d with the early stop %.3f, without %.3f", k, withStop, without/n)
+	})
+}
+
+// earlyStopRun builds a graph of vecs and calls each for a query made of
+// every 100th vector, with a search of that query at breadth ef under a
+// given early stop, which returns its best k slots and the nodes it
+// visited. earlyStop{patience: -1} searches the whole graph (ef = all).
+func earlyStopRun(t *testing.T, vecs [][]float32, k, ef int, each func(q []float32, search func(earlyStop) ([]int32, int))) {
+	x := New(WithExactBelow(0))
+	load(t, x, "w", vecs)
+	x.wait()
+	s := x.space("w", false)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g := s.graph
+	sc := getScratch(s.capacity())
+	defer putScratch(sc)
+	for i := 0; i < len(vecs); i += 100 {
+		q := unit(vecs[i])
+		each(q, func(stop earlyStop) (best []int32, visited int) {
+			breadth := ef
+			if stop.patience < 0 {
+				breadth, stop = len(vecs), earlyStop{}
+			}
+			ep, top := g.entry()
+			cur := item{dot(q, s.vec(ep)), ep}
+			for l := top; l > 0; l-- {
+				cur = g.greedy(s, sc, q, cur, l)
+			}
+			found := g.searchLayer(s, sc, codeOf(q), cur, breadth, 0, stop, nil)
+			for _, it := range found[:k] {
+				best = append(best, it.slot)
+			}
+			for _, m := range sc.visit.marks {
+				if m == sc.visit.gen {
+					visited++
+				}
+			}
+			return best, visited
+		})
+	}
+}
+
+// overlap is the share of want found in got.
+func overlap(got, want []int32) float64 {
+	n := 0
+	for _, w := range want {
+		if slices.Contains(got, w) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(want))
+}
+
+func TestMinHeapOffer(t *testing.T) {
+	var h minHeap
+	for i, sim := range []float32{0.5, 0.1, 0.9, 0.3, 0.7, 0.2} {
+		h.offer(item{sim, int32(i)}, 3)
+	}
+	if h.offer(item{0.4, 9}, 3) {
+		t.Fatal("0.4 replaced one of the best three (0.9, 0.7, 0.5)")
+	}
+	if !h.offer(item{0.8, 9}, 3) {
+		t.Fatal("0.8 did not enter the best three")
+	}
+	var got []float32
+	for len(h) > 0 {
+		got = append(got, h.pop().sim)
+	}
+	if want := []float32{0.7, 0.8, 0.9}; !slices.Equal(got, want) {
+		t.Fatalf("kept %v, want %v", got, want)
+	}
+}

@@ -139,3 +139,18 @@ func (h minHeap) fix0() {
 	}
 	h[i] = it
 }
+
+// offer keeps it if h holds fewer than keep items or it beats the worst,
+// which it then replaces; it reports whether h changed.
+func (h *minHeap) offer(it item, keep int) bool {
+	if len(*h) < keep {
+		h.push(it)
+		return true
+	}
+	if it.sim <= (*h)[0].sim {
+		return false
+	}
+	(*h)[0] = it
+	h.fix0()
+	return true
+}

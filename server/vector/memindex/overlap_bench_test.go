@@ -117,6 +117,10 @@ func or(v, def int) int {
 }
 
 // envList reads a comma-separated list of integers from the environment.
+// MEMINDEX_PATIENCE=off runs the searches without their early stop
+// (graph.go's earlyStop), to measure what it saves.
+func init() { noPatience = os.Getenv("MEMINDEX_PATIENCE") == "off" }
+
 func envList(b *testing.B, name string, def []int) []int {
 	s := os.Getenv(name)
 	if s == "" {

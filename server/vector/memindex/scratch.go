@@ -31,6 +31,7 @@ type scratch struct {
 	visit visited
 	cand  maxHeap
 	res   minHeap
+	best  minHeap // searchLayer's early stop
 	out   []item
 	nb    []int32
 	live  []item

@@ -171,7 +171,19 @@ func (s *space) searchLinked(q []float32, k, ef int, allow func(string) bool, li
 	ok := func(n int32) bool {
 		return n < linked && s.state(n) == stateLive && (allow == nil || allow(s.id(n)))
 	}
-	found := g.searchLayer(s, sc, codeOf(q), cur, s.efSearch(k, ef), 0, ok)
+	ef = s.efSearch(k, ef)
+	// A filtered search meets an allowed node only now and then, so a
+	// run of expansions without a better one says little: it searches
+	// to the ef bound (the planner already costs it that way).
+	var stop earlyStop
+	if allow == nil {
+		stop = searchStop(k, ef)
+	}
+	found := g.searchLayer(s, sc, codeOf(q), cur, ef, 0, stop, ok)
+	// Only the coded best are re-scored, as in the exact scan: each
+	// re-score reads a whole vector, four times its code, from anywhere
+	// in memory, and a wide search finds hundreds.
+	found = found[:min(len(found), rerankOf(k))]
 	s.rescore(q, found)
 	for _, it := range found {
 		t.offer(it.sim, it.slot)
