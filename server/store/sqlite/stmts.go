@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/memoryd/memoryd/server/store/sqlstore"
 )
@@ -38,7 +39,7 @@ func (s *Store) prepareWrites(ctx context.Context) error {
 	if err := s.Prepare(ctx, sqlstore.WebhookHotSQL); err != nil {
 		return err
 	}
-	return s.PrepareReads(ctx, sqlstore.WebhookHotReads)
+	return s.PrepareReads(ctx, slices.Concat(sqlstore.WebhookHotReads, sqlstore.MemoriesByIDsJSON))
 }
 
 // stmt returns the group transaction's statement for query.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,8 +57,7 @@ func (b *Base) getMemories(ctx context.Context, columns, workspace string, ids [
 	const chunk = 500
 	for len(ids) > 0 {
 		n := min(chunk, len(ids))
-		var rows []MemoryRow
-		err := b.R.NewRaw("SELECT "+columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids[:n])).Scan(ctx, &rows)
+		rows, err := b.readByIDs(ctx, columns, workspace, ids[:n])
 		if err != nil {
 			return nil, b.Fail(fmt.Errorf("store: get memories: %w", err))
 		}
@@ -71,6 +71,38 @@ func (b *Base) getMemories(ctx context.Context, columns, workspace string, ids [
 		ids = ids[n:]
 	}
 	return out, nil
+}
+
+// MemoriesByIDsJSON are the statements that read memories by a JSON
+// array of ids (SQLite's json_each), with and without the embeddings:
+// one statement text for any number of ids, so an engine can prepare
+// them (Base.PrepareReads). Every search reads its hits by id, and the
+// IN list bun writes made each read a new statement to parse.
+var MemoriesByIDsJSON = []string{byIDsJSON(MemoryColumns), byIDsJSON(metaColumns)}
+
+func byIDsJSON(columns string) string {
+	return "SELECT " + columns + " FROM memories m WHERE m.workspace = ? AND m.id IN (SELECT value FROM json_each(?))"
+}
+
+// readByIDs reads the memories of workspace with the given ids, through
+// the prepared statement where there is one.
+func (b *Base) readByIDs(ctx context.Context, columns, workspace string, ids []string) ([]MemoryRow, error) {
+	var rows []MemoryRow
+	p, ok := b.preparedReads[byIDsJSON(columns)]
+	if !ok {
+		err := b.R.NewRaw("SELECT "+columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids)).Scan(ctx, &rows)
+		return rows, err
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.QueryContext(ctx, workspace, string(list))
+	if err != nil {
+		return nil, err
+	}
+	err = b.R.ScanRows(ctx, r, &rows) // closes r
+	return rows, err
 }
 
 // EachVector calls fn for every stored vector, in insertion order.
