@@ -3,9 +3,10 @@
 // Per workspace, vectors are held normalised in flat []float32 chunks of
 // 1024 (rows.go) and scores are cosine similarities (dot products of unit
 // vectors, AVX2 on amd64). Each vector also has an 8-bit code that graph
-// walks and scans rank by, re-ranking what they keep exactly
+// walks and scans rank by, re-ranking their best few exactly
 // (quantize.go). A search's breadth is per index (WithHNSW) or per query
-// (SearchEf), ExactEf for an exact scan. Workspaces under WithExactBelow vectors
+// (SearchEf), ExactEf for an exact scan; an unfiltered graph search may
+// stop before its breadth once its best results have settled (earlyStop). Workspaces under WithExactBelow vectors
 // (default 2000) are scanned exactly; larger ones keep an HNSW graph
 // (int32 links, level 0 in flat chunks too). Filters are applied inside the search, not by
 // over-fetching: the graph search expands rejected nodes but only ranks

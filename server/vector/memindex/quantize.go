@@ -9,8 +9,9 @@ import (
 // score, so their cost is memory bandwidth: a 512-d float32 vector is 2 KiB
 // and the dot product is done long before the next one arrives. Each
 // vector therefore also keeps an int8 code (a quarter of the bytes) and a
-// scale; scans rank by the codes and re-rank the best few candidates with
-// the float32 vectors, so what they return is scored exactly. A unit
+// scale; scans and graph walks rank by the codes and re-rank the best few
+// candidates with the float32 vectors, so what they return is scored
+// exactly. A unit
 // vector's components are coded to 1/127 of its largest one, which puts
 // the error of a coded dot product in the thousandths, far below the
 // margin of the re-ranked window (rerankOf).
