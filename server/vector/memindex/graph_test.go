@@ -4,6 +4,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	memoryd "github.com/memoryd/memoryd/server"
+	"github.com/memoryd/memoryd/server/vector/vectortest"
 )
 
 // unreachable counts live nodes that no level-0 path from the entry point
@@ -122,7 +125,7 @@ func TestEarlyStop(t *testing.T) {
 	t.Run("settled", func(t *testing.T) {
 		vecs := clustered(30, 4000, 32, 40, 0.3)
 		var withStop, without int
-		earlyStopRun(t, vecs, k, ef, func(q []float32, search func(earlyStop) ([]int32, int)) {
+		earlyStopRun(t, vecs, k, ef, func(q []float32, search func(earlyStop) ([]memoryd.Scored, int)) {
 			a, va := search(searchStop(k, ef))
 			b, vb := search(earlyStop{})
 			if !slices.Equal(a, b) {
@@ -140,12 +143,12 @@ func TestEarlyStop(t *testing.T) {
 		const ef = 40 // narrow: at 768 it would visit most of the graph
 		vecs := clustered(31, 8000, 256, 800, 1.6)
 		var withStop, without, n float64
-		earlyStopRun(t, vecs, k, ef, func(q []float32, search func(earlyStop) ([]int32, int)) {
+		earlyStopRun(t, vecs, k, ef, func(q []float32, search func(earlyStop) ([]memoryd.Scored, int)) {
 			truth, _ := search(earlyStop{patience: -1})
 			a, _ := search(searchStop(k, ef))
 			b, _ := search(earlyStop{})
-			withStop += overlap(a, truth)
-			without += overlap(b, truth)
+			withStop += vectortest.Recall(a, truth)
+			without += vectortest.Recall(b, truth)
 			n++
 		})
 		if withStop /= n; withStop < without/n-0.01 {
@@ -157,9 +160,9 @@ func TestEarlyStop(t *testing.T) {
 
 // earlyStopRun builds a graph of vecs and calls each for a query made of
 // every 100th vector, with a search of that query at breadth ef under a
-// given early stop, which returns its best k slots and the nodes it
+// given early stop, which returns its best k and the nodes it
 // visited. earlyStop{patience: -1} searches the whole graph (ef = all).
-func earlyStopRun(t *testing.T, vecs [][]float32, k, ef int, each func(q []float32, search func(earlyStop) ([]int32, int))) {
+func earlyStopRun(t *testing.T, vecs [][]float32, k, ef int, each func(q []float32, search func(earlyStop) ([]memoryd.Scored, int))) {
 	x := New(WithExactBelow(0))
 	load(t, x, "w", vecs)
 	x.wait()
@@ -171,7 +174,7 @@ func earlyStopRun(t *testing.T, vecs [][]float32, k, ef int, each func(q []float
 	defer putScratch(sc)
 	for i := 0; i < len(vecs); i += 100 {
 		q := unit(vecs[i])
-		each(q, func(stop earlyStop) (best []int32, visited int) {
+		each(q, func(stop earlyStop) (best []memoryd.Scored, visited int) {
 			breadth := ef
 			if stop.patience < 0 {
 				breadth, stop = len(vecs), earlyStop{}
@@ -183,7 +186,7 @@ func earlyStopRun(t *testing.T, vecs [][]float32, k, ef int, each func(q []float
 			}
 			found := g.searchLayer(s, sc, codeOf(q), cur, breadth, 0, stop, nil)
 			for _, it := range found[:k] {
-				best = append(best, it.slot)
+				best = append(best, memoryd.Scored{ID: s.id(it.slot), Score: it.sim})
 			}
 			for _, m := range sc.visit.marks {
 				if m == sc.visit.gen {
@@ -193,17 +196,6 @@ func earlyStopRun(t *testing.T, vecs [][]float32, k, ef int, each func(q []float
 			return best, visited
 		})
 	}
-}
-
-// overlap is the share of want found in got.
-func overlap(got, want []int32) float64 {
-	n := 0
-	for _, w := range want {
-		if slices.Contains(got, w) {
-			n++
-		}
-	}
-	return float64(n) / float64(len(want))
 }
 
 func TestMinHeapOffer(t *testing.T) {
