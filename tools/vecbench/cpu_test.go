@@ -9,10 +9,9 @@ import (
 // cpuTime of this process grows while it spins.
 func TestCPUTimeCountsThisProcess(t *testing.T) {
 	p := proc{name: "self", pid: os.Getpid()}
+	// A fresh test binary may not have used a clock tick (10 ms) yet, so
+	// the first reading can be 0; what counts is that spinning adds up.
 	before := cpuTime(p)
-	if before <= 0 {
-		t.Fatalf("cpuTime of this process is %v", before)
-	}
 	// Spin until 200 ms are counted; a busy machine only makes it longer.
 	deadline := time.Now().Add(time.Minute)
 	for cpuTime(p)-before < 200*time.Millisecond {
