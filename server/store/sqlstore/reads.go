@@ -41,23 +41,23 @@ func Current(ctx context.Context, db bun.IDB, query, workspace, id string) (*Sto
 
 // GetMemories loads the memories of workspace with the given ids.
 func (b *Base) GetMemories(ctx context.Context, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
-	return b.getMemories(ctx, MemoryColumns, workspace, ids)
+	return b.getMemories(ctx, readFull, workspace, ids)
 }
 
 // GetMemoriesMeta is GetMemories without the embeddings.
 func (b *Base) GetMemoriesMeta(ctx context.Context, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
-	return b.getMemories(ctx, metaColumns, workspace, ids)
+	return b.getMemories(ctx, readMeta, workspace, ids)
 }
 
 // metaColumns are MemoryColumns with the embedding left out.
 var metaColumns = strings.Replace(MemoryColumns, "m.embedding,", "NULL AS embedding,", 1)
 
-func (b *Base) getMemories(ctx context.Context, columns, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
+func (b *Base) getMemories(ctx context.Context, read byIDs, workspace string, ids []string) (map[string]*memoryd.Memory, error) {
 	out := make(map[string]*memoryd.Memory, len(ids))
 	const chunk = 500
 	for len(ids) > 0 {
 		n := min(chunk, len(ids))
-		rows, err := b.readByIDs(ctx, columns, workspace, ids[:n])
+		rows, err := b.readByIDs(ctx, read, workspace, ids[:n])
 		if err != nil {
 			return nil, b.Fail(fmt.Errorf("store: get memories: %w", err))
 		}
@@ -78,19 +78,25 @@ func (b *Base) getMemories(ctx context.Context, columns, workspace string, ids [
 // one statement text for any number of ids, so an engine can prepare
 // them (Base.PrepareReads). Every search reads its hits by id, and the
 // IN list bun writes made each read a new statement to parse.
-var MemoriesByIDsJSON = []string{byIDsJSON(MemoryColumns), byIDsJSON(metaColumns)}
+var MemoriesByIDsJSON = []string{readFull.json, readMeta.json}
 
-func byIDsJSON(columns string) string {
-	return "SELECT " + columns + " FROM memories m WHERE m.workspace = ? AND m.id IN (SELECT value FROM json_each(?))"
+// byIDs is a read of memories by id: the columns, and the statement that
+// takes the ids as a JSON array.
+type byIDs struct{ columns, json string }
+
+var readFull, readMeta = newByIDs(MemoryColumns), newByIDs(metaColumns)
+
+func newByIDs(columns string) byIDs {
+	return byIDs{columns, "SELECT " + columns + " FROM memories m WHERE m.workspace = ? AND m.id IN (SELECT value FROM json_each(?))"}
 }
 
 // readByIDs reads the memories of workspace with the given ids, through
 // the prepared statement where there is one.
-func (b *Base) readByIDs(ctx context.Context, columns, workspace string, ids []string) ([]MemoryRow, error) {
+func (b *Base) readByIDs(ctx context.Context, read byIDs, workspace string, ids []string) ([]MemoryRow, error) {
 	var rows []MemoryRow
-	p, ok := b.preparedReads[byIDsJSON(columns)]
+	p, ok := b.preparedReads[read.json]
 	if !ok {
-		err := b.R.NewRaw("SELECT "+columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids)).Scan(ctx, &rows)
+		err := b.R.NewRaw("SELECT "+read.columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids)).Scan(ctx, &rows)
 		return rows, err
 	}
 	list, err := json.Marshal(ids)

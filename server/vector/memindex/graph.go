@@ -392,7 +392,7 @@ func (g *graph) searchLayer(s *space, sc *scratch, v coded, entry item, ef, l in
 // below the top k when ef is wide (the default is set for hard data), so
 // on data where the top k settle early a search went on expanding
 // hundreds of nodes that could no longer change its answer
-// (BenchmarkHashTexts at 50k: half the time, equal recall). Where the
+// (BenchmarkHashTexts measures it). Where the
 // top results keep changing as the search explores (BenchmarkOverlap's
 // overlapping clusters), the search keeps going until the bound.
 type earlyStop struct{ keep, patience int }
