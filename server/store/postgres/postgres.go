@@ -63,6 +63,9 @@ func (s *Store) start(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	if err := s.PrepareReads(ctx, sqlstore.MemoriesByIDsPostgres); err != nil {
+		return err
+	}
 	return s.LoadEpoch(ctx)
 }
 
@@ -87,6 +90,7 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.analyze.wg.Wait()
 	s.follow.stop()
+	s.ClosePrepared()
 	return s.R.Close()
 }
 

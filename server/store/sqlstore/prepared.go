@@ -12,9 +12,11 @@ import (
 // statement anew; under webhook load that parsing was about a fifth of
 // the CPU. An engine whose writes share one connection (SQLite) prepares
 // the hot statements once with Prepare, and transactions bind them.
-// Elsewhere (PostgreSQL's pool) statements stay as they are: binding a
-// pool-prepared statement to a transaction on another connection would
-// prepare it again on every use.
+// Elsewhere (PostgreSQL's pool) statements in transactions stay as they
+// are: binding a pool-prepared statement to a transaction on another
+// connection would prepare it again on every use. Reads outside
+// transactions may be prepared on either engine (PrepareReads): the pool
+// prepares such a statement once on each connection that runs it.
 
 // Prepare prepares queries on W for the txExec and txQuery of later
 // transactions. Call it once, before the store is used.

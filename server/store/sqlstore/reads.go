@@ -73,28 +73,44 @@ func (b *Base) getMemories(ctx context.Context, read byIDs, workspace string, id
 	return out, nil
 }
 
-// MemoriesByIDsJSON are the statements that read memories by a JSON
-// array of ids (SQLite's json_each), with and without the embeddings:
-// one statement text for any number of ids, so an engine can prepare
-// them (Base.PrepareReads). Every search reads its hits by id, and the
-// IN list bun writes made each read a new statement to parse.
-var MemoriesByIDsJSON = []string{readFull.json, readMeta.json}
+// MemoriesByIDsJSON and MemoriesByIDsPostgres are the statements that
+// read memories by a JSON array of ids, with and without the embeddings,
+// in each engine's words: one statement text for any number of ids, so an
+// engine can prepare them (Base.PrepareReads). Every search reads its hits
+// by id, and the IN list bun writes made each read a new statement for
+// the database to parse and plan (and for bun to format).
+var (
+	MemoriesByIDsJSON     = []string{readFull.sqlite, readMeta.sqlite}
+	MemoriesByIDsPostgres = []string{readFull.postgres, readMeta.postgres}
+)
 
-// byIDs is a read of memories by id: the columns, and the statement that
-// takes the ids as a JSON array.
-type byIDs struct{ columns, json string }
+// byIDs is a read of memories by id: the columns, and the statement on
+// each engine that takes the ids as a JSON array.
+type byIDs struct{ columns, sqlite, postgres string }
 
 var readFull, readMeta = newByIDs(MemoryColumns), newByIDs(metaColumns)
 
 func newByIDs(columns string) byIDs {
-	return byIDs{columns, "SELECT " + columns + " FROM memories m WHERE m.workspace = ? AND m.id IN (SELECT value FROM json_each(?))"}
+	from := "SELECT " + columns + " FROM memories m WHERE "
+	return byIDs{columns,
+		from + "m.workspace = ? AND m.id IN (SELECT value FROM json_each(?))",
+		from + "m.workspace = $1 AND m.id IN (SELECT json_array_elements_text($2::json))"}
+}
+
+// prepared returns the statement PrepareReads prepared for read, if any.
+func (b *Base) preparedRead(read byIDs) (*sql.Stmt, bool) {
+	if p, ok := b.preparedReads[read.sqlite]; ok {
+		return p, true
+	}
+	p, ok := b.preparedReads[read.postgres]
+	return p, ok
 }
 
 // readByIDs reads the memories of workspace with the given ids, through
 // the prepared statement where there is one.
 func (b *Base) readByIDs(ctx context.Context, read byIDs, workspace string, ids []string) ([]MemoryRow, error) {
 	var rows []MemoryRow
-	p, ok := b.preparedReads[read.json]
+	p, ok := b.preparedRead(read)
 	if !ok {
 		err := b.R.NewRaw("SELECT "+read.columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids)).Scan(ctx, &rows)
 		return rows, err
