@@ -17,15 +17,7 @@ import (
 func BenchmarkPutMemory(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
-			dsn := "sqlite://" + filepath.Join(b.TempDir(), "bench.db")
-			if db == "postgres" {
-				dsn = pgtest.DSN(b)
-			}
-			s, err := store.Open(context.Background(), dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := openBench(b, db)
 			vec := make([]float32, 512)
 			for i := range vec {
 				vec[i] = float32(i%7) / 7
@@ -59,16 +51,8 @@ func BenchmarkPutMemory(b *testing.B) {
 func BenchmarkGetMemoriesMeta(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
-			dsn := "sqlite://" + filepath.Join(b.TempDir(), "bench.db")
-			if db == "postgres" {
-				dsn = pgtest.DSN(b)
-			}
 			ctx := context.Background()
-			s, err := store.Open(ctx, dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := openBench(b, db)
 			ids := make([]string, 2000)
 			for i := range ids {
 				ids[i] = memoryd.NewMemoryID()
@@ -95,4 +79,19 @@ func BenchmarkGetMemoriesMeta(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 		})
 	}
+}
+
+// openBench opens a store on a fresh database of engine db ("sqlite" or
+// "postgres"), closed when b ends.
+func openBench(b *testing.B, db string) *store.Store {
+	dsn := "sqlite://" + filepath.Join(b.TempDir(), "bench.db")
+	if db == "postgres" {
+		dsn = pgtest.DSN(b)
+	}
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
 }
