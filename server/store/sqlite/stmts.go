@@ -39,7 +39,7 @@ func (s *Store) prepareWrites(ctx context.Context) error {
 	if err := s.Prepare(ctx, sqlstore.WebhookHotSQL); err != nil {
 		return err
 	}
-	return s.PrepareReads(ctx, slices.Concat(sqlstore.WebhookHotReads, sqlstore.MemoriesByIDsJSON))
+	return s.PrepareReads(ctx, slices.Concat(sqlstore.WebhookHotReads, sqlstore.MemoriesByIDsSQLite))
 }
 
 // stmt returns the group transaction's statement for query.

@@ -73,56 +73,51 @@ func (b *Base) getMemories(ctx context.Context, read byIDs, workspace string, id
 	return out, nil
 }
 
-// MemoriesByIDsJSON and MemoriesByIDsPostgres are the statements that
+// MemoriesByIDsSQLite and MemoriesByIDsPostgres are the statements that
 // read memories by a JSON array of ids, with and without the embeddings,
 // in each engine's words: one statement text for any number of ids, so an
 // engine can prepare them (Base.PrepareReads). Every search reads its hits
 // by id, and the IN list bun writes made each read a new statement for
 // the database to parse and plan (and for bun to format).
 var (
-	MemoriesByIDsJSON     = []string{readFull.sqlite, readMeta.sqlite}
+	MemoriesByIDsSQLite   = []string{readFull.sqlite, readMeta.sqlite}
 	MemoriesByIDsPostgres = []string{readFull.postgres, readMeta.postgres}
 )
 
-// byIDs is a read of memories by id: the columns, and the statement on
-// each engine that takes the ids as a JSON array.
-type byIDs struct{ columns, sqlite, postgres string }
+// byIDs is a read of memories by id: the statement on each engine that
+// takes the ids as a JSON array.
+type byIDs struct{ sqlite, postgres string }
 
 var readFull, readMeta = newByIDs(MemoryColumns), newByIDs(metaColumns)
 
 func newByIDs(columns string) byIDs {
 	from := "SELECT " + columns + " FROM memories m WHERE "
-	return byIDs{columns,
+	return byIDs{
 		from + "m.workspace = ? AND m.id IN (SELECT value FROM json_each(?))",
 		from + "m.workspace = $1 AND m.id IN (SELECT json_array_elements_text($2::json))"}
 }
 
-// prepared returns the statement PrepareReads prepared for read, if any.
-func (b *Base) preparedRead(read byIDs) (*sql.Stmt, bool) {
-	if p, ok := b.preparedReads[read.sqlite]; ok {
-		return p, true
-	}
-	p, ok := b.preparedReads[read.postgres]
-	return p, ok
-}
-
 // readByIDs reads the memories of workspace with the given ids, through
-// the prepared statement where there is one.
+// the statement PrepareReads prepared where it did.
 func (b *Base) readByIDs(ctx context.Context, read byIDs, workspace string, ids []string) ([]MemoryRow, error) {
-	var rows []MemoryRow
-	p, ok := b.preparedRead(read)
-	if !ok {
-		err := b.R.NewRaw("SELECT "+read.columns+" FROM memories m WHERE m.workspace = ? AND m.id IN (?)", workspace, bun.List(ids)).Scan(ctx, &rows)
-		return rows, err
+	query := read.sqlite
+	if b.D.Name() == "postgres" {
+		query = read.postgres
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, err
 	}
-	r, err := p.QueryContext(ctx, workspace, string(list))
+	var r *sql.Rows
+	if p, ok := b.preparedReads[query]; ok {
+		r, err = p.QueryContext(ctx, workspace, string(list))
+	} else {
+		r, err = b.R.DB.QueryContext(ctx, query, workspace, string(list))
+	}
 	if err != nil {
 		return nil, err
 	}
+	var rows []MemoryRow
 	err = b.R.ScanRows(ctx, r, &rows) // closes r
 	return rows, err
 }
