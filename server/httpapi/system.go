@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/memoryd/memoryd/gen/api"
 	memoryd "github.com/memoryd/memoryd/server"
@@ -17,6 +18,26 @@ func (s *Server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (a
 	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk, Version: nonEmpty(s.cfg.Version)}, nil
 }
 
+// readyLimit bounds each of GetReadiness's checks: one that has not
+// answered by then reports its dependency unavailable. A database or
+// Weaviate whose host went away does not refuse a connection, it lets the
+// dial hang (pgdriver's 5 s, retried), and a probe must answer sooner
+// than its caller gives up.
+const readyLimit = 2 * time.Second
+
+// withinReadyLimit runs check with readyLimit; past it, the error says
+// which limit ran out.
+func withinReadyLimit(ctx context.Context, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, readyLimit,
+		fmt.Errorf("the readiness check took longer than its %v limit", readyLimit))
+	defer cancel()
+	err := check(ctx)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+	}
+	return err
+}
+
 // GetReadiness checks the database and the vector engine (Weaviate; the
 // in-process index always answers), and reports the stored vectors that
 // start-up skipped: the server serves without them, and the operator
@@ -27,12 +48,12 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 		checks["vector_index"] = fmt.Sprintf("skipped %d", n)
 	}
 	ready := true
-	if err := s.svc.VectorHealth(ctx); err != nil {
+	if err := withinReadyLimit(ctx, s.svc.VectorHealth); err != nil {
 		s.log.ErrorContext(ctx, "readiness: vector index", "err", err)
 		checks["vector_index"] = "unavailable"
 		ready = false
 	}
-	if err := s.db.Ping(ctx); err != nil {
+	if err := withinReadyLimit(ctx, s.db.Ping); err != nil {
 		s.log.ErrorContext(ctx, "readiness: database", "err", err)
 		checks["database"] = "unavailable"
 		ready = false

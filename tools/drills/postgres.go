@@ -152,25 +152,55 @@ func (p *prober) setOutage(on bool) {
 	p.mu.Unlock()
 }
 
+// run probes until ctx ends: reads and /ready in loops of their own, so
+// a read that hangs while the dependency is away does not hold back the
+// /ready probes. An answer counts as "while away" when its request was
+// sent during the outage, however late it comes.
 func (p *prober) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.loop(ctx, p.read) }()
+	go func() { defer wg.Done(); p.loop(ctx, p.probeReady) }()
+	wg.Wait()
+}
+
+func (p *prober) loop(ctx context.Context, probe func(ctx context.Context, base string)) {
 	for ctx.Err() == nil {
 		for _, base := range p.nodes {
-			r := p.c.do(ctx, http.MethodGet, base+"/api/v1/memory?limit=1", nil)
-			code, checks, rerr := p.c.ready(ctx, base)
-			if ctx.Err() != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.away {
-				kind, _ := classify(r)
-				p.reads.add(kind, fmt.Sprintf("%s: %v %.200s", base, r.err, r.body))
-				p.ready.add(fmt.Sprint(code), fmt.Sprint(rerr))
-				p.checks[p.check+"="+checks[p.check]] = true
-			}
-			p.mu.Unlock()
+			probe(ctx, base)
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
+}
+
+func (p *prober) outage() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.away
+}
+
+func (p *prober) read(ctx context.Context, base string) {
+	away := p.outage()
+	r := p.c.do(ctx, http.MethodGet, base+"/api/v1/memory?limit=1", nil)
+	if !away || ctx.Err() != nil {
+		return
+	}
+	kind, _ := classify(r)
+	p.mu.Lock()
+	p.reads.add(kind, fmt.Sprintf("%s: %v %.200s", base, r.err, r.body))
+	p.mu.Unlock()
+}
+
+func (p *prober) probeReady(ctx context.Context, base string) {
+	away := p.outage()
+	code, checks, err := p.c.ready(ctx, base)
+	if !away || ctx.Err() != nil {
+		return
+	}
+	p.mu.Lock()
+	p.ready.add(fmt.Sprint(code), fmt.Sprint(err))
+	p.checks[p.check+"="+checks[p.check]] = true
+	p.mu.Unlock()
 }
 
 func (p *prober) String() string {
