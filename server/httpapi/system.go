@@ -20,9 +20,10 @@ func (s *Server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (a
 
 // readyLimit bounds each of GetReadiness's checks: one that has not
 // answered by then reports its dependency unavailable. A database or
-// Weaviate whose host went away does not refuse a connection, it lets the
-// dial hang (pgdriver's 5 s, retried), and a probe must answer sooner
-// than its caller gives up.
+// Weaviate that stops answering without refusing (its host went away)
+// leaves a connection hanging until the driver gives up (pgdriver: 5 s a
+// dial, 10 s a read, and database/sql retries), and a probe must answer
+// sooner than its caller gives up.
 const readyLimit = 2 * time.Second
 
 // withinReadyLimit runs check with readyLimit; past it, the error says

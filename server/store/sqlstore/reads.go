@@ -98,22 +98,21 @@ func newByIDs(columns string) byIDs {
 }
 
 // readByIDs reads the memories of workspace with the given ids, through
-// the statement PrepareReads prepared where it did.
+// the statement the engine prepared at open (PrepareReads).
 func (b *Base) readByIDs(ctx context.Context, read byIDs, workspace string, ids []string) ([]MemoryRow, error) {
 	query := read.sqlite
 	if b.D.Name() == "postgres" {
 		query = read.postgres
 	}
+	p, ok := b.preparedReads[query]
+	if !ok {
+		return nil, fmt.Errorf("store: the %s engine did not prepare its reads by id (PrepareReads)", b.D.Name())
+	}
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, err
 	}
-	var r *sql.Rows
-	if p, ok := b.preparedReads[query]; ok {
-		r, err = p.QueryContext(ctx, workspace, string(list))
-	} else {
-		r, err = b.R.DB.QueryContext(ctx, query, workspace, string(list))
-	}
+	r, err := p.QueryContext(ctx, workspace, string(list))
 	if err != nil {
 		return nil, err
 	}
