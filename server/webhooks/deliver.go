@@ -111,7 +111,9 @@ type Deliverer struct {
 	mu       sync.Mutex
 	inflight map[string]bool // endpoint ids with an attempt running here
 	wg       sync.WaitGroup
-	skip     skipSpan // read and written by Run's goroutine only
+	// Read and written by Run's goroutine only:
+	skip      skipSpan
+	queuedFor map[string]bool // endpoints the step queued messages for
 }
 
 // NewDeliverer returns a Deliverer reading log and queueing in st,
@@ -123,7 +125,7 @@ func NewDeliverer(st Store, log Log, g *Guard, cfg Config, lg *slog.Logger) *Del
 	}
 	return &Deliverer{store: st, log: log, client: g.Client(cfg.Timeout), cfg: cfg, lg: lg,
 		owner: newID("node_"), now: time.Now, wake: make(chan struct{}, 1), finishes: make(chan finishReq, finishQueue),
-		inflight: map[string]bool{}}
+		inflight: map[string]bool{}, queuedFor: map[string]bool{}}
 }
 
 // Wake makes the deliverer look for work now, and the runs under way
@@ -195,16 +197,17 @@ func (d *Deliverer) initPosition(ctx context.Context) error {
 // step fans out what is new and starts due attempts. A step that is not
 // full trusts the position it last knew (a stale one only makes the
 // fan-out's compare-and-set fail, and the position is read again) and
-// dispatches only when it queued messages: on every node every search
-// wakes it, so it should cost one read of the log.
+// dispatches only when it queued messages for an endpoint with no
+// attempt running here: on every node every search wakes it, so it
+// should cost one read of the log, and a running attempt takes its
+// endpoint's new messages itself (or, ending, wakes a full step).
 func (d *Deliverer) step(ctx context.Context, full bool) {
 	if full {
 		d.skip.known = false
 	}
-	queuedAny := false
+	clear(d.queuedFor)
 	for {
-		more, queued, err := d.fanOut(ctx, !full)
-		queuedAny = queuedAny || queued
+		more, err := d.fanOut(ctx, !full)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.lg.WarnContext(ctx, "webhooks: fan-out failed; retrying at the next poll", "err", err)
@@ -215,7 +218,7 @@ func (d *Deliverer) step(ctx context.Context, full bool) {
 			break
 		}
 	}
-	if !full && !queuedAny {
+	if !full && !d.idleQueued() {
 		return
 	}
 	if err := d.dispatch(ctx); err != nil && ctx.Err() == nil {
@@ -234,14 +237,27 @@ type skipSpan struct {
 	known    bool // from is the stored position as last read or written here
 }
 
-// fanOut queues one batch of the log; more reports a full batch, queued
-// that it queued messages. Woken by a commit, it takes the events from
-// the store's memory when they are all there.
-func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, err error) {
+// idleQueued reports whether the step queued messages for an endpoint
+// with no attempt running here.
+func (d *Deliverer) idleQueued() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id := range d.queuedFor {
+		if !d.inflight[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// fanOut queues one batch of the log, noting in queuedFor the endpoints
+// it queued messages for; more reports a full batch. Woken by a commit,
+// it takes the events from the store's memory when they are all there.
+func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more bool, err error) {
 	if !d.skip.known {
 		pos, _, err := d.store.WebhookPosition(ctx)
 		if err != nil {
-			return false, false, err
+			return false, err
 		}
 		if d.skip.from != pos || d.skip.to < pos {
 			d.skip = skipSpan{from: pos, to: pos} // another node moved it
@@ -251,7 +267,7 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, 
 	pos := d.skip.from
 	evs, err := memoryd.ReadAfter(ctx, d.log, d.skip.to, d.cfg.ReadBatch, woken)
 	if err != nil {
-		return false, false, err
+		return false, err
 	}
 	to := d.skip.to
 	if len(evs) > 0 {
@@ -262,7 +278,7 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, 
 		to = evs[len(evs)-1].Seq
 	}
 	if to == pos {
-		return false, false, nil
+		return false, nil
 	}
 	var want []*memoryd.Event
 	for _, e := range evs {
@@ -276,19 +292,22 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more, queued bool, 
 	}
 	if len(want) == 0 && d.now().Sub(d.skip.since) < d.cfg.PollInterval {
 		d.skip.to = to
-		return fullBatch, false, nil
+		return fullBatch, nil
 	}
-	err = d.store.FanOut(ctx, pos, to, want, buildMessage)
+	err = d.store.FanOut(ctx, pos, to, want, func(e *Endpoint, ev *memoryd.Event) (*Message, error) {
+		d.queuedFor[e.ID] = true
+		return buildMessage(e, ev)
+	})
 	if errors.Is(err, ErrMoved) {
 		d.skip = skipSpan{}
-		return true, false, nil // another node did it; read on from where it left
+		return true, nil // another node did it; read on from where it left
 	}
 	if err != nil {
 		d.skip.known = false
-		return false, false, err
+		return false, err
 	}
 	d.skip = skipSpan{from: to, to: to, known: true}
-	return fullBatch, len(want) > 0, nil
+	return fullBatch, nil
 }
 
 func isWebhookType(t string) bool {
@@ -365,77 +384,148 @@ func (d *Deliverer) releaseEndpoint(id string) {
 	d.mu.Unlock()
 }
 
-// deliver attempts m, then the endpoint's next runs while each is due at
-// once: a busy endpoint's queue drains without waiting for a poll of
+// deliver attempts m, then the endpoint's next messages while each is due
+// at once: a busy endpoint's queue drains without waiting for a poll of
 // every endpoint. It stops taking new messages when ctx ends.
 func (d *Deliverer) deliver(ctx context.Context, m *Message, until time.Time) {
 	defer d.wg.Done()
 	defer d.Wake()
 	defer d.releaseEndpoint(m.EndpointID)
-	run := []*Message{m}
-	for n := len(run); len(run) > 0; n += len(run) {
-		run, until = d.attemptRun(ctx, run, until, n < d.cfg.MaxChain)
-	}
+	r := &run{d: d, queue: []leased{{m, until}}}
+	r.attempt(ctx)
 }
 
-// attemptRun POSTs a leased run in log order, each message only once the
-// one before it was delivered. Attempts are recorded behind the POSTs
-// (the finisher batches them); the last one is waited for, and with chain
-// it leases the endpoint's next run, returned with its lease's end.
-// Whatever the run does not attempt is released.
-func (d *Deliverer) attemptRun(ctx context.Context, run []*Message, until time.Time, chain bool) ([]*Message, time.Time) {
+// leased is a message of a run and when its lease ends.
+type leased struct {
+	m     *Message
+	until time.Time
+}
+
+// run POSTs an endpoint's leased messages in log order, each only once
+// the one before it was delivered. Attempts are recorded behind the POSTs
+// (the finisher batches them). While messages are left, one record at a
+// time also extends the run with the messages queued after it, so the
+// endpoint does not wait for a commit between runs; when the run is down
+// to its last message with no extension coming, that message's record is
+// waited for and leases the endpoint's next run from its head. Whatever
+// the run does not attempt is released.
+type run struct {
+	d      *Deliverer
+	queue  []leased
+	ext    chan Finished // the answer to extOf, not yet taken; nil: none asked
+	extOf  Finish        // the record that asked for an extension (Next)
+	done   int           // messages attempted
+	ep     *Endpoint
+	epRead uint64 // d.changes when ep was read
+	epAt   int    // done when ep was read
+}
+
+func (r *run) attempt(ctx context.Context) {
+	d := r.d
 	// The attempts and their records outlive ctx: a node stopping
 	// finishes the POST it began.
 	live := context.WithoutCancel(ctx)
-	var ep *Endpoint
-	var read uint64
-	for i, m := range run {
-		// The endpoint is read once a run, and again after a change made
-		// through this node; a change made through another node reaches
-		// the next run.
-		if c := d.changes.Load(); ep == nil || c != read {
-			var err error
-			if ep, err = d.store.EndpointByID(live, m.EndpointID); err != nil {
-				// Deleted meanwhile (its messages went with it) or
-				// unreadable: the rest goes back to the queue.
-				d.finish(Finish{Release: ids(run[i:])})
-				return nil, time.Time{}
-			}
-			read = c
-		}
-		if !ep.Enabled || ctx.Err() != nil || d.now().Add(d.cfg.Timeout+leaseMargin).After(until) {
-			d.finish(Finish{Release: ids(run[i:])})
-			return nil, time.Time{}
+	for len(r.queue) > 0 {
+		r.takeExtension(false)
+		m, until := r.queue[0].m, r.queue[0].until
+		if !r.mayAttempt(ctx, live, m, until) {
+			d.finish(Finish{Release: r.rest()})
+			return
 		}
 		a := &Attempt{ID: memoryd.NewSortableID("att_"), EndpointID: m.EndpointID, MessageID: m.ID, EventType: m.Type,
 			N: m.Attempts + 1, At: d.now().UTC()}
-		d.post(live, ep, m, a)
+		d.post(live, r.ep, m, a)
+		r.queue, r.done = r.queue[1:], r.done+1
 		f := Finish{Attempt: a, Outcome: d.outcome(a)}
-		last := i == len(run)-1
+		if f.Outcome.Status != StatusDelivered {
+			f.Release = r.rest() // they wait for this one's retry
+			d.finish(f)
+			return
+		}
+		more := r.done < d.cfg.MaxChain && ctx.Err() == nil
+		if len(r.queue) == 0 && r.ext != nil {
+			// The next messages are the extension's, if it leased any.
+			r.takeExtension(true)
+		}
 		switch {
-		case f.Outcome.Status != StatusDelivered:
-			f.Release = ids(run[i+1:]) // they wait for this one's retry
-		case !last:
+		case len(r.queue) > 0 && more && r.ext == nil:
+			f.Next = r.lease(r.queue[len(r.queue)-1].m)
+			r.ext, r.extOf = d.recordReplied(f), f
+		case len(r.queue) > 0:
 			d.record(f)
-			continue
-		case chain && ctx.Err() == nil:
-			now := d.now()
-			f.Next = &Lease{Now: now, Until: now.Add(d.leaseFor()), Max: d.cfg.MaxRun}
+		default:
+			if more {
+				f.Next = r.lease(nil)
+				r.add(f.Next.Until, d.finish(f))
+			} else {
+				d.finish(f)
+			}
 		}
-		next := d.finish(f)
-		if f.Next == nil {
-			return nil, time.Time{}
-		}
-		return next, f.Next.Until
 	}
-	return nil, time.Time{}
 }
 
-func ids(ms []*Message) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.ID
+// mayAttempt reports whether m may be attempted now: the endpoint is
+// still there and enabled, the node is not stopping, and m's lease
+// outlasts the attempt. The endpoint is read again after a change made
+// through this node, and every MaxRun messages: a change made through
+// another node reaches the run within that many.
+func (r *run) mayAttempt(ctx, live context.Context, m *Message, until time.Time) bool {
+	d := r.d
+	if c := d.changes.Load(); r.ep == nil || c != r.epRead || r.done-r.epAt >= d.cfg.MaxRun {
+		ep, err := d.store.EndpointByID(live, m.EndpointID)
+		if err != nil {
+			// Deleted meanwhile (its messages went with it) or
+			// unreadable: the rest goes back to the queue.
+			return false
+		}
+		r.ep, r.epRead, r.epAt = ep, c, r.done
 	}
+	return r.ep.Enabled && ctx.Err() == nil && !d.now().Add(d.cfg.Timeout+leaseMargin).After(until)
+}
+
+// lease asks for the messages after tail (nil: the endpoint's head).
+func (r *run) lease(tail *Message) *Lease {
+	now := r.d.now()
+	return &Lease{Now: now, Until: now.Add(r.d.leaseFor()), Max: r.d.cfg.MaxRun, After: tail}
+}
+
+// takeExtension adds the extension's messages to the queue once it is
+// answered; wait waits for the answer.
+func (r *run) takeExtension(wait bool) {
+	if r.ext == nil {
+		return
+	}
+	var res Finished
+	if wait {
+		res = <-r.ext
+	} else {
+		select {
+		case res = <-r.ext:
+		default:
+			return
+		}
+	}
+	r.ext = nil
+	r.add(r.extOf.Next.Until, res.Next)
+	r.d.warnUnrecorded(r.extOf, res.Err)
+}
+
+// add queues messages leased until `until`.
+func (r *run) add(until time.Time, ms []*Message) {
+	for _, m := range ms {
+		r.queue = append(r.queue, leased{m, until})
+	}
+}
+
+// rest is the ids of the messages the run will not attempt, the
+// extension's included.
+func (r *run) rest() []string {
+	r.takeExtension(true)
+	out := make([]string, len(r.queue))
+	for i, l := range r.queue {
+		out[i] = l.m.ID
+	}
+	r.queue = nil
 	return out
 }
 

@@ -38,24 +38,35 @@
 //
 // The work of dispatch grows with the endpoints, not with their
 // backlogs: a poll finds each enabled endpoint's head with one probe of
-// the (endpoint_id, status, seq, id) index. A busy endpoint is served in
-// runs: the transaction that records an attempt also leases the
-// endpoint's next messages, up to Config.MaxRun, as far as each is due
-// and free. The goroutine POSTs a run's messages one at a time, each only
-// after the one before it was delivered, and hands each attempt to the
-// finisher (finish.go) without waiting for its commit; the last one's
-// record is waited for, and leases the next run (up to Config.MaxChain
-// messages in a row, then the slot goes back to the oldest due message
-// of any endpoint). A failed attempt ends its run: the rest of the run is
-// released in the same record and waits behind the retry. The finisher
-// records what has queued in one write transaction, for many endpoints'
-// attempts at once. A kill -9 during a run repeats the POSTs whose record
-// had not committed, once the run's lease runs out.
+// the index of pending messages (endpoint_id, seq, id; delivered and
+// failed ones leave it). A busy endpoint is served in runs: the
+// transaction that records an attempt also leases the endpoint's next
+// messages, up to Config.MaxRun, as far as each is due and free. The
+// goroutine POSTs a run's messages one at a time, each only after the one
+// before it was delivered, and hands each attempt to the finisher
+// (finish.go) without waiting for its commit. While a run has messages
+// left, one of those records at a time also extends it with the messages
+// queued after its last (Lease.After), so a busy endpoint does not wait
+// for a commit between runs; a run down to its last message with no
+// extension coming waits for that message's record, which leases the
+// next run from the endpoint's head (up to Config.MaxChain messages in a
+// row, then the slot goes back to the oldest due message of any
+// endpoint). A failed attempt ends its run: the rest of the run, the
+// extension's messages included, is released in the same record and
+// waits behind the retry. The finisher records what has queued in one
+// write transaction, for many endpoints' attempts at once. A kill -9
+// during a run repeats the POSTs whose record had not committed, once the
+// run's lease runs out.
 //
-// A run reads its endpoint once, and again after any change made through
-// this node (Manager calls Deliverer.Wake), so a disabled or deleted
-// endpoint gets nothing after the attempt in flight; a change made
-// through another node reaches the next run.
+// A fan-out woken by a commit looks for due messages only when it queued
+// some for an endpoint with no run under way here: a run takes its
+// endpoint's new messages itself, and one that ends wakes a full step.
+//
+// A run reads its endpoint when it starts, again after any change made
+// through this node (Manager calls Deliverer.Wake), so a disabled or
+// deleted endpoint gets nothing after the attempt in flight, and every
+// Config.MaxRun messages, so a change made through another node reaches
+// it within that many.
 //
 // Delivered and failed messages and their attempts are deleted after
 // Config.Retention (7 days), in bounded batches (retention.go).

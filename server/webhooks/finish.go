@@ -83,12 +83,18 @@ func (d *Deliverer) record(f Finish) {
 	d.finishes <- finishReq{f: f}
 }
 
-// finish records f through the finisher, after every record queued
-// before it, and returns the endpoint's next run, leased, if any.
-func (d *Deliverer) finish(f Finish) []*Message {
+// recordReplied queues f for the finisher; what recording it did arrives
+// on the channel returned.
+func (d *Deliverer) recordReplied(f Finish) chan Finished {
 	r := finishReq{f: f, reply: make(chan Finished, 1)}
 	d.finishes <- r
-	res := <-r.reply
+	return r.reply
+}
+
+// finish records f through the finisher, after every record queued
+// before it, and returns the messages it leased, if any.
+func (d *Deliverer) finish(f Finish) []*Message {
+	res := <-d.recordReplied(f)
 	d.warnUnrecorded(f, res.Err)
 	return res.Next
 }

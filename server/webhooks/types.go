@@ -88,6 +88,10 @@ type Lease struct {
 	// Max is how many of the endpoint's next messages, in log order,
 	// to take at once (a run; at least 1).
 	Max int
+	// After, when set, is the last message of a run the same owner holds:
+	// the lease extends that run with the messages after it, instead of
+	// taking the endpoint's oldest pending ones (which are the run's).
+	After *Message
 }
 
 // Finish is one attempt to record (Store.FinishAttempts).

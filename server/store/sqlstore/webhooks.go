@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,7 +306,7 @@ const messageColumns = "m.id, m.endpoint_id, m.seq, m.type, m.body, m.status, m.
 // due and not leased.
 func (b *Base) DueMessages(ctx context.Context, now time.Time, limit int) ([]*webhooks.Message, error) {
 	at := Micros(now)
-	// One probe of webhook_messages_queue per enabled endpoint finds its
+	// One probe of webhook_messages_pending per enabled endpoint finds its
 	// head: the work grows with the endpoints, never with their backlogs.
 	rows, err := b.R.QueryContext(ctx, `SELECT `+messageColumns+` FROM webhook_endpoints e
 JOIN webhook_messages m ON m.id = (SELECT p.id FROM webhook_messages p
@@ -389,9 +390,10 @@ WHERE id = ? AND lease_owner = ?`
 	insertAttemptSQL = `INSERT INTO webhook_attempts (id, endpoint_id, message_id, event_type, attempt, attempted_at,
 status_code, latency_us, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	runHeadSQL = `SELECT id, seq, next_at, lease_until FROM webhook_messages
-WHERE endpoint_id = ? AND status = 'pending' ORDER BY seq, id LIMIT ?`
+WHERE endpoint_id = ? AND status = 'pending' AND seq >= ? AND (seq > ? OR id > ?) ORDER BY seq, id LIMIT ?`
 	leaseRunSQL = `UPDATE webhook_messages SET lease_owner = ?, lease_until = ?
-WHERE endpoint_id = ? AND status = 'pending' AND seq <= ? AND (seq < ? OR id <= ?) AND next_at <= ? AND lease_until <= ?
+WHERE endpoint_id = ? AND status = 'pending' AND seq >= ? AND (seq > ? OR id > ?) AND seq <= ? AND (seq < ? OR id <= ?)
+AND next_at <= ? AND lease_until <= ?
 RETURNING ` + messageTableColumns
 	releaseSQL = `UPDATE webhook_messages SET lease_owner = '', lease_until = 0
 WHERE id = ? AND lease_owner = ? AND status = 'pending'`
@@ -436,14 +438,21 @@ func (b *Base) release(ctx context.Context, tx bun.Tx, owner string, ids []strin
 // not, so a message is never attempted ahead of an older pending one.
 func (b *Base) leaseRun(ctx context.Context, tx bun.Tx, endpointID, owner string, l *webhooks.Lease) ([]*webhooks.Message, error) {
 	at := Micros(l.Now)
-	want, err := b.runHead(ctx, tx, endpointID, max(l.Max, 1), at)
+	// The run starts after (seq, id) `from`: the head's run after
+	// everything, an extension after the run it extends.
+	from := runRow{seq: math.MinInt64}
+	if l.After != nil {
+		from = runRow{seq: l.After.Seq, id: l.After.ID}
+	}
+	want, err := b.runHead(ctx, tx, endpointID, max(l.Max, 1), at, from)
 	if err != nil || len(want) == 0 {
 		return nil, err
 	}
 	last := want[len(want)-1]
-	// The range (seq, id) <= last's, spelled so an index range on seq
-	// serves it: the scan is the run, not the endpoint's backlog.
-	rows, err := b.txQuery(ctx, tx, leaseRunSQL, owner, Micros(l.Until), endpointID, last.seq, last.seq, last.id, at, at)
+	// The range from < (seq, id) <= last, spelled so an index range on
+	// seq serves it: the scan is the run, not the endpoint's backlog.
+	rows, err := b.txQuery(ctx, tx, leaseRunSQL, owner, Micros(l.Until), endpointID, from.seq, from.seq, from.id,
+		last.seq, last.seq, last.id, at, at)
 	if err != nil {
 		return nil, err
 	}
@@ -472,10 +481,10 @@ type runRow struct {
 	seq int64
 }
 
-// runHead reads the endpoint's up to limit oldest pending messages and
-// returns the leading ones that are due and free at `at`.
-func (b *Base) runHead(ctx context.Context, tx bun.Tx, endpointID string, limit int, at int64) ([]runRow, error) {
-	rows, err := b.txQuery(ctx, tx, runHeadSQL, endpointID, limit)
+// runHead reads the endpoint's up to limit oldest pending messages after
+// `from` and returns the leading ones that are due and free at `at`.
+func (b *Base) runHead(ctx context.Context, tx bun.Tx, endpointID string, limit int, at int64, from runRow) ([]runRow, error) {
+	rows, err := b.txQuery(ctx, tx, runHeadSQL, endpointID, from.seq, from.seq, from.id, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -155,6 +155,7 @@ func testWebhooks(t *testing.T, open Opener) {
 	}
 	t.Run("Queue", func(t *testing.T) { testWebhookQueue(t, s) })
 	t.Run("Runs", func(t *testing.T) { testWebhookRuns(t, s) })
+	t.Run("RunExtension", func(t *testing.T) { testWebhookRunExtension(t, s) })
 	t.Run("Retention", func(t *testing.T) { testWebhookRetention(t, s) })
 }
 
@@ -405,5 +406,54 @@ func testWebhookRuns(t *testing.T, s Store) {
 	}
 	if ok, _ := s.LeaseMessage(ctx, id(6), "n2", lease.Now, lease.Now.Add(time.Minute)); !ok {
 		t.Fatal("run.6 is still leased after its release")
+	}
+}
+
+// testWebhookRunExtension: a lease After a run's last message takes the
+// messages after it, never the run's own, and stops before another
+// node's.
+func testWebhookRunExtension(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := t0.Add(time.Minute)
+	ep := &webhooks.Endpoint{ID: "wh_ext", Workspace: "x", URL: "https://example.com/h", Events: []string{"memory.created"},
+		Enabled: true, Secret: "whsec_AAAA", CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	defer s.DeleteEndpoint(ctx, "x", ep.ID)
+	msgs := map[int]*webhooks.Message{}
+	for seq := 1; seq <= 6; seq++ {
+		msgs[seq] = &webhooks.Message{ID: fmt.Sprintf("ext.%d", seq), EndpointID: ep.ID, Seq: int64(seq), Type: "memory.created",
+			Body: []byte(`{}`), Status: webhooks.StatusPending, NextAt: t0, CreatedAt: t0}
+		if err := s.EnqueueMessage(ctx, msgs[seq]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []struct {
+		seq   int
+		owner string
+	}{{1, "n1"}, {2, "n1"}, {5, "n2"}} {
+		if ok, err := s.LeaseMessage(ctx, msgs[l.seq].ID, l.owner, now, now.Add(time.Minute)); !ok || err != nil {
+			t.Fatalf("lease ext.%d for %s: %v %v", l.seq, l.owner, ok, err)
+		}
+	}
+	// n1 holds the run ext.1, ext.2; ext.1's record extends it after ext.2.
+	a := &webhooks.Attempt{ID: "att_ext.1", EndpointID: ep.ID, MessageID: msgs[1].ID, EventType: "memory.created", N: 1,
+		At: now, StatusCode: 204}
+	delivered := webhooks.Outcome{Status: webhooks.StatusDelivered}
+	lease := &webhooks.Lease{Now: now, Until: now.Add(time.Minute), Max: 10, After: msgs[2]}
+	next, err := finishOne(s, "n1", a, delivered, lease)
+	if err != nil || len(next) != 2 || next[0].ID != msgs[3].ID || next[1].ID != msgs[4].ID {
+		t.Fatalf("extension after ext.2: %+v %v; want ext.3, ext.4 (ext.5 is n2's)", next, err)
+	}
+	// After ext.4 the next is n2's: nothing, and ext.6 stays free.
+	a = &webhooks.Attempt{ID: "att_ext.2", EndpointID: ep.ID, MessageID: msgs[2].ID, EventType: "memory.created", N: 1,
+		At: now, StatusCode: 204}
+	lease.After = msgs[4]
+	if next, err := finishOne(s, "n1", a, delivered, lease); err != nil || len(next) != 0 {
+		t.Fatalf("extension after ext.4: %+v %v; want nothing (ext.5 is n2's)", next, err)
+	}
+	if ok, _ := s.LeaseMessage(ctx, msgs[6].ID, "n2", now, now.Add(time.Minute)); !ok {
+		t.Fatal("ext.6 was leased by an extension that stopped before ext.5")
 	}
 }
