@@ -442,25 +442,31 @@ func (r *run) attempt(ctx context.Context) {
 			d.finish(f)
 			return
 		}
-		more := r.done < d.cfg.MaxChain && ctx.Err() == nil
-		if len(r.queue) == 0 && r.ext != nil {
-			// The next messages are the extension's, if it leased any.
-			r.takeExtension(true)
-		}
-		switch {
-		case len(r.queue) > 0 && more && r.ext == nil:
-			f.Next = r.lease(r.queue[len(r.queue)-1].m)
-			r.ext, r.extOf = d.recordReplied(f), f
-		case len(r.queue) > 0:
-			d.record(f)
-		default:
-			if more {
-				f.Next = r.lease(nil)
-				r.add(f.Next.Until, d.finish(f))
-			} else {
-				d.finish(f)
-			}
-		}
+		r.recordDelivered(f, r.done < d.cfg.MaxChain && ctx.Err() == nil)
+	}
+}
+
+// recordDelivered records a delivered attempt: behind the POSTs while
+// the run has messages left, asking for an extension when none is under
+// way and more may follow; waited for when it was the run's last, and
+// then leasing the endpoint's next run when more may follow.
+func (r *run) recordDelivered(f Finish, more bool) {
+	d := r.d
+	if len(r.queue) == 0 && r.ext != nil {
+		// The next messages are the extension's, if it leased any.
+		r.takeExtension(true)
+	}
+	switch {
+	case len(r.queue) > 0 && more && r.ext == nil:
+		f.Next = r.lease(r.queue[len(r.queue)-1].m)
+		r.ext, r.extOf = d.recordReplied(f), f
+	case len(r.queue) > 0:
+		d.record(f)
+	case more:
+		f.Next = r.lease(nil)
+		r.add(f.Next.Until, d.finish(f))
+	default:
+		d.finish(f)
 	}
 }
 
