@@ -1,7 +1,8 @@
 // Command vecbench compares, side by side in one run on one data set,
 // semantic search through memoryd's API on its in-process index, through
-// memoryd's API on Weaviate, and on that same Weaviate queried directly
-// with its Go client: queries a second at -clients concurrent clients,
+// memoryd's API on Weaviate, and on that same Weaviate queried directly,
+// with its Go client (GraphQL) and with the gRPC Search memoryd itself
+// sends: queries a second at -clients concurrent clients,
 // latency p50/p99 and recall@10 against an exact scan.
 //
 //	go run ./tools/vecbench                      # 100k x 512, 1,000 queries, 2 clients
@@ -122,6 +123,7 @@ func run(o options) error {
 	runs = append(runs,
 		row{"memoryd API, Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, env.weav, q) }},
 		row{"HTTP floor in front of Weaviate", func(q []float32) ([]string, error) { return search(ctx, api, floor.URL, q) }},
+		row{"Weaviate direct (gRPC)", func(q []float32) ([]string, error) { return directGRPC(idx, q) }},
 		row{"Weaviate direct (Go client)", func(q []float32) ([]string, error) { return direct(ctx, idx, q) }})
 	runs = schedule(runs, o.rounds)
 	fmt.Printf("\n%d x %d, %d clusters, spread %.1f; %d queries, k=10, %d clients\n", o.n, o.dims, o.clusters, o.spread, o.queries, o.clients)
@@ -244,7 +246,22 @@ func floorHandler(idx *weaviate.Index) http.Handler {
 	})
 }
 
-// direct is the query memoryd sends Weaviate, sent by the tool itself.
+// directGRPC is the query memoryd sends Weaviate (a gRPC Search),
+// sent by the tool itself through memoryd's Weaviate adapter.
+func directGRPC(idx *weaviate.Index, q []float32) ([]string, error) {
+	hits, err := idx.Search(workspace, q, 10, nil)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids, nil
+}
+
+// direct is the query as the Weaviate Go client sends it (GraphQL: the
+// client has no gRPC search), sent by the tool itself.
 func direct(ctx context.Context, idx *weaviate.Index, q []float32) ([]string, error) {
 	c := idx.Client()
 	resp, err := c.GraphQL().Get().WithClassName(weaviate.DefaultClass).WithTenant(workspace).

@@ -116,16 +116,11 @@ func (x *Index) SearchFilter(workspace string, query []float32, k int, f memoryd
 func (x *Index) nearest(workspace string, query []float32, k int, where *filters.WhereBuilder) ([]memoryd.Scored, error) {
 	var hits []memoryd.Scored
 	err := x.do("search", func(ctx context.Context) error {
-		q := x.client.GraphQL().Get().WithClassName(x.cfg.Class).WithTenant(tenantName(workspace)).
-			WithNearVector(x.client.GraphQL().NearVectorArgBuilder().WithVector(query)).
-			WithLimit(min(k, maxResults)).
-			WithFields(graphql.Field{Name: propID}, graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}})
-		if where != nil {
-			q = q.WithWhere(where)
-		}
-		resp, err := q.Do(ctx)
-		if err == nil {
-			hits, err = x.parseHits(resp)
+		var err error
+		if where == nil && x.grpc != nil {
+			hits, err = x.grpc.search(ctx, x.cfg.Class, tenantName(workspace), query, min(k, maxResults))
+		} else {
+			hits, err = x.nearestGraphQL(ctx, workspace, query, k, where)
 		}
 		if err != nil {
 			if isTenantMissing(err) || isClassMissing(err) {
@@ -144,6 +139,24 @@ func (x *Index) nearest(workspace string, query []float32, k int, where *filters
 	}
 	sortHits(hits)
 	return hits, nil
+}
+
+// nearestGraphQL is nearest's query as GraphQL, for filtered searches
+// and Weaviate without gRPC.
+func (x *Index) nearestGraphQL(ctx context.Context, workspace string, query []float32, k int,
+	where *filters.WhereBuilder) ([]memoryd.Scored, error) {
+	q := x.client.GraphQL().Get().WithClassName(x.cfg.Class).WithTenant(tenantName(workspace)).
+		WithNearVector(x.client.GraphQL().NearVectorArgBuilder().WithVector(query)).
+		WithLimit(min(k, maxResults)).
+		WithFields(graphql.Field{Name: propID}, graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}})
+	if where != nil {
+		q = q.WithWhere(where)
+	}
+	resp, err := q.Do(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return x.parseHits(resp)
 }
 
 type hitRow struct {

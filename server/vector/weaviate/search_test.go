@@ -1,7 +1,9 @@
 package weaviate
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -230,5 +232,48 @@ func TestUpsertMemories(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("filter %+v matched %v, want %v", c.f, got, c.want)
 		}
+	}
+}
+
+// TestGRPCSearchMatchesGraphQL: an unfiltered search over gRPC returns
+// what the same query returns over GraphQL, ids and scores, and a
+// workspace without vectors (no tenant) returns nothing on both.
+func TestGRPCSearchMatchesGraphQL(t *testing.T) {
+	x := newIndex(t, Config{})
+	if x.grpc == nil {
+		t.Fatal("an index opened with a gRPC address has no gRPC searcher")
+	}
+	const n = 500
+	vecs := vectortest.Vectors(23, n, vectortest.Dims)
+	if err := x.UpsertBatch("ws-a", ids(n), vecs); err != nil {
+		t.Fatalf("UpsertBatch: %v", err)
+	}
+	for q := range 20 {
+		got, err := x.Search("ws-a", vecs[q*7], 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []memoryd.Scored
+		err = x.do("search", func(ctx context.Context) error {
+			var err error
+			want, err = x.nearestGraphQL(ctx, "ws-a", vecs[q*7], 10, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sortHits(want)
+		sameRanking(t, fmt.Sprintf("query %d over gRPC", q), got, want)
+		for i := range got {
+			if d := math.Abs(float64(got[i].Score - want[i].Score)); d > 1e-5 {
+				t.Fatalf("query %d, hit %d: score %v over gRPC, %v over GraphQL", q, i, got[i].Score, want[i].Score)
+			}
+		}
+		if got[0].ID != vectortest.ID(q*7) || got[0].Score < 0.999 {
+			t.Fatalf("query %d: best hit %+v, want %s itself at ~1", q, got[0], vectortest.ID(q*7))
+		}
+	}
+	if hits, err := x.Search("ws-none", vecs[0], 10, nil); err != nil || len(hits) != 0 {
+		t.Fatalf("a workspace without vectors: %v %v, want nothing", hits, err)
 	}
 }

@@ -79,6 +79,7 @@ type Index struct {
 	cfg    Config
 	client *weaviate.Client
 	rest   *weaviate.Client // REST only: writes while gRPC reconnects; nil without gRPC
+	grpc   *grpcSearcher    // unfiltered searches; nil without gRPC
 
 	// unready: Weaviate has not said it is ready since it last failed to
 	// answer (or since Open); see do.
@@ -126,6 +127,9 @@ func Open(cfg Config) (*Index, error) {
 			return nil, fmt.Errorf("weaviate: %w", err)
 		}
 		wc.GrpcConfig = &grpc.Config{Host: cfg.GRPCHost, Secured: cfg.Scheme == "https"}
+		if x.grpc, err = newGRPCSearcher(cfg); err != nil {
+			return nil, err
+		}
 	}
 	if x.client, err = weaviate.NewClient(wc); err != nil {
 		return nil, fmt.Errorf("weaviate: %w", err)
