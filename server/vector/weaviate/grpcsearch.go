@@ -75,18 +75,14 @@ func (s *grpcSearcher) search(ctx context.Context, class, tenant string, query [
 		NearVector:  &pb.NearVector{VectorBytes: vectorBytes(query)},
 		Properties:  &pb.PropertiesRequest{NonRefProperties: []string{propID}},
 		Metadata:    &pb.MetadataRequest{Distance: true},
-		Uses_123Api: true, Uses_125Api: true, Uses_127Api: true,
+		Uses_127Api: true, // properties as NonRefProps, vectors as bytes
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]memoryd.Scored, 0, len(reply.Results))
 	for _, r := range reply.Results {
-		v := r.GetProperties().GetNonRefProps().GetFields()[propID]
-		id := v.GetTextValue()
-		if id == "" {
-			id = v.GetStringValue()
-		}
+		id := r.GetProperties().GetNonRefProps().GetFields()[propID].GetTextValue()
 		if id == "" || !r.GetMetadata().GetDistancePresent() {
 			return nil, fmt.Errorf("weaviate search: a result without %s or distance", propID)
 		}
