@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memoryd/memoryd/server/store"
 	"github.com/memoryd/memoryd/server/webhooks"
 )
 
@@ -21,11 +20,7 @@ import (
 func BenchmarkDrainBacklog(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, "sqlite://"+b.TempDir()+"/m.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLite(b)
 	var got atomic.Int64
 	done := make(chan struct{})
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -40,11 +40,7 @@ func deliverAll(t *testing.T, cfg webhooks.Config, failEvery int64) {
 	const endpoints, events = 2, 200
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/m.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLite(t)
 	h := &hookLog{arrived: map[string][]int64{}, seen: map[string]int{}, active: map[string]int{}, failEvery: failEvery,
 		failed: map[int64]bool{}}
 	rcv := httptest.NewServer(h)
@@ -66,14 +62,7 @@ func deliverAll(t *testing.T, cfg webhooks.Config, failEvery int64) {
 	wg.Add(1)
 	go func() { defer wg.Done(); d.Run(ctx) }()
 	for i := range events {
-		m := &memoryd.Memory{ID: fmt.Sprintf("m%d", i), Workspace: "a", Text: "t", Embedding: []float32{1, 0},
-			EmbeddingModel: "test", Tokens: 1, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(), CreatedBy: "x", UpdatedBy: "x"}
-		_, _, err := st.PutMemory(ctx, m, func(*memoryd.Memory) (*memoryd.Event, error) {
-			return &memoryd.Event{Workspace: "a", Type: memoryd.EventMemoryCreated, Payload: fmt.Appendf(nil, `{"id":%q}`, m.ID)}, nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		createMemory(t, st, i)
 		if i%20 == 19 {
 			time.Sleep(20 * time.Millisecond) // let the runs end now and then
 		}
@@ -92,19 +81,7 @@ func deliverAll(t *testing.T, cfg webhooks.Config, failEvery int64) {
 	}
 	cancel()
 	wg.Wait()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for path, seqs := range h.arrived {
-		for i := 1; i < len(seqs); i++ {
-			if seqs[i] <= seqs[i-1] {
-				t.Errorf("%s: seq %d arrived after %d", path, seqs[i], seqs[i-1])
-				break
-			}
-		}
-	}
-	if h.overlap > 0 || h.dups > 0 {
-		t.Errorf("%d deliveries overlapped another to the same endpoint, %d were duplicates", h.overlap, h.dups)
-	}
+	h.check(t)
 }
 
 // An endpoint disabled through another node (here: the store, with no
@@ -114,11 +91,7 @@ func TestRunSeesAnotherNodesChange(t *testing.T) {
 	const maxRun, events, disableAt = 4, 100, 10
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/m.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLite(t)
 	created := time.Now().Add(-time.Second).UTC()
 	ep := &webhooks.Endpoint{ID: "wh_o", Workspace: "a", Events: []string{memoryd.EventMemoryCreated}, Enabled: true,
 		Secret: "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", CreatedAt: created, UpdatedAt: created}
@@ -148,14 +121,7 @@ func TestRunSeesAnotherNodesChange(t *testing.T) {
 	}
 	// Queued before the deliverer starts: one run takes them in a row.
 	for i := range events {
-		m := &memoryd.Memory{ID: fmt.Sprintf("m%d", i), Workspace: "a", Text: "t", Embedding: []float32{1, 0},
-			EmbeddingModel: "test", Tokens: 1, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(), CreatedBy: "x", UpdatedBy: "x"}
-		_, _, err := st.PutMemory(ctx, m, func(*memoryd.Memory) (*memoryd.Event, error) {
-			return &memoryd.Event{Workspace: "a", Type: memoryd.EventMemoryCreated, Payload: fmt.Appendf(nil, `{"id":%q}`, m.ID)}, nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		createMemory(t, st, i)
 	}
 	d := webhooks.NewDeliverer(st, st, webhooks.NewGuard(true), webhooks.Config{PollInterval: 20 * time.Millisecond,
 		MaxRun: maxRun}, testenv.Logger(t, slog.LevelWarn))
@@ -176,4 +142,15 @@ func TestRunSeesAnotherNodesChange(t *testing.T) {
 		t.Fatalf("%d deliveries; want %d to %d (the endpoint was disabled at the %dth, runs re-read it every %d)",
 			got, disableAt, disableAt+maxRun, disableAt, maxRun)
 	}
+}
+
+// openSQLite opens a store on a fresh SQLite file, closed when tb ends.
+func openSQLite(tb testing.TB) *store.Store {
+	tb.Helper()
+	st, err := store.Open(context.Background(), "sqlite://"+tb.TempDir()+"/m.db")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
 }

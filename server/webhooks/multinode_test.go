@@ -138,14 +138,7 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 		go func() { defer wg.Done(); d.Run(ctx) }()
 	}
 	for i := range events {
-		m := &memoryd.Memory{ID: fmt.Sprintf("m%d", i), Workspace: "a", Text: "t", Embedding: []float32{1, 0},
-			EmbeddingModel: "test", Tokens: 1, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(), CreatedBy: "x", UpdatedBy: "x"}
-		_, _, err := stores[i%2].PutMemory(ctx, m, func(*memoryd.Memory) (*memoryd.Event, error) {
-			return &memoryd.Event{Workspace: "a", Type: memoryd.EventMemoryCreated, Payload: []byte(fmt.Sprintf(`{"id":%q}`, m.ID))}, nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		createMemory(t, stores[i%2], i)
 	}
 	complete := func() bool {
 		h.mu.Lock()
@@ -166,6 +159,20 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+	h.check(t)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, b := nodes[0].delivered.Load(), nodes[1].delivered.Load()
+	t.Logf("delivered %d: node 1 %d, node 2 %d; duplicates %d; overlaps %d", endpoints*events, a, b, h.dups, h.overlap)
+	if a == 0 || b == 0 {
+		t.Errorf("one node delivered everything (node 1 %d, node 2 %d): the test did not exercise two nodes", a, b)
+	}
+}
+
+// check fails t for deliveries to one endpoint out of log order,
+// overlapping, or repeated.
+func (h *hookLog) check(t *testing.T) {
+	t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for path, seqs := range h.arrived {
@@ -182,10 +189,19 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 	if h.dups > 0 {
 		t.Errorf("%d duplicate deliveries (same webhook-id answered 2xx twice)", h.dups)
 	}
-	a, b := nodes[0].delivered.Load(), nodes[1].delivered.Load()
-	t.Logf("delivered %d: node 1 %d, node 2 %d; duplicates %d; overlaps %d", endpoints*events, a, b, h.dups, h.overlap)
-	if a == 0 || b == 0 {
-		t.Errorf("one node delivered everything (node 1 %d, node 2 %d): the test did not exercise two nodes", a, b)
+}
+
+// createMemory stores memory m<i> of workspace "a" with its
+// memory.created event.
+func createMemory(t *testing.T, st *store.Store, i int) {
+	t.Helper()
+	m := &memoryd.Memory{ID: fmt.Sprintf("m%d", i), Workspace: "a", Text: "t", Embedding: []float32{1, 0},
+		EmbeddingModel: "test", Tokens: 1, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(), CreatedBy: "x", UpdatedBy: "x"}
+	_, _, err := st.PutMemory(t.Context(), m, func(*memoryd.Memory) (*memoryd.Event, error) {
+		return &memoryd.Event{Workspace: "a", Type: memoryd.EventMemoryCreated, Payload: fmt.Appendf(nil, `{"id":%q}`, m.ID)}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
