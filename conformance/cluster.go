@@ -223,11 +223,13 @@ func checkClusterResume(ctx context.Context, t *T) {
 // next one on node A must be refused (429); one on node B may be accepted
 // (memoryd counts streams per node, so N nodes admit N times the limit) or
 // refused (a deployment that counts across nodes); the report says which.
+// The first max may wait for slots that closed streams of earlier checks
+// still hold (slotWait).
 func checkClusterLimit(ctx context.Context, t *T) {
 	t.NeedNodeB()
 	const max = 5
 	for range max {
-		t.OpenStream(ctx, t.A, StreamOpts{})
+		t.openForSlot(ctx, t.A, StreamOpts{})
 	}
 	resp, cancel := t.connect(ctx, t.A, StreamOpts{})
 	status := resp.StatusCode

@@ -291,7 +291,11 @@ func checkRestart(ctx context.Context, t *T) {
 
 func checkStreamLimit(ctx context.Context, t *T) {
 	for i := range 10 {
-		resp, cancel := t.connect(ctx, t.A, StreamOpts{})
+		connect := t.connect
+		if i < 5 {
+			connect = t.connectForSlot
+		}
+		resp, cancel := connect(ctx, t.A, StreamOpts{})
 		if resp.StatusCode == http.StatusOK {
 			t.Cleanup(func(context.Context) { cancel(); resp.Body.Close() })
 			continue

@@ -148,7 +148,13 @@ func runSuite(t *testing.T, m Mutation, ids []string, wait time.Duration) map[st
 // runConfig runs the checks named ids with cfg and server's keys.
 func runConfig(t *testing.T, cfg conformance.Config, ids []string) map[string]conformance.Result {
 	t.Helper()
-	cfg.KeyA, cfg.KeyB, cfg.WorkspaceA, cfg.WorkspaceB = server.keyA, server.keyB, "wa", "wb"
+	return runChecks(t, server, cfg, ids)
+}
+
+// runChecks runs the checks named ids with cfg and n's keys.
+func runChecks(t *testing.T, n node, cfg conformance.Config, ids []string) map[string]conformance.Result {
+	t.Helper()
+	cfg.KeyA, cfg.KeyB, cfg.WorkspaceA, cfg.WorkspaceB = n.keyA, n.keyB, "wa", "wb"
 	cfg.Run = regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$")
 	s, err := conformance.New(cfg)
 	if err != nil {
