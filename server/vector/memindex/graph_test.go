@@ -1,8 +1,10 @@
 package memindex
 
 import (
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -56,17 +58,7 @@ func TestGraphConnected(t *testing.T) {
 		},
 		"concurrent": func() *Index {
 			x := New(WithExactBelow(0))
-			var wg sync.WaitGroup
-			for w := range 3 {
-				wg.Go(func() {
-					for i := w; i < len(vecs); i += 3 {
-						if err := x.Upsert("w", itoa(i), vecs[i]); err != nil {
-							t.Error(err)
-						}
-					}
-				})
-			}
-			wg.Wait()
+			loadConcurrently(t, x, vecs, 3)
 			return x
 		},
 	}
@@ -82,6 +74,135 @@ func TestGraphConnected(t *testing.T) {
 				t.Fatalf("%d of %d nodes unreachable", n, len(vecs))
 			}
 		})
+	}
+}
+
+// loadConcurrently upserts vecs into workspace "w" from workers goroutines.
+func loadConcurrently(t *testing.T, x *Index, vecs [][]float32, workers int) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(vecs); i += workers {
+				if err := x.Upsert("w", itoa(i), vecs[i]); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestNoNodeStranded: with M 4 on tight clusters, the pruning heuristic
+// alone leaves a few nodes in 3,000 with no link to them (each lost to a
+// better one). Linked one at a time, with no repair, the in-link counts
+// keep every live node linked; with three writers (the linker's workers
+// linking at once) the linker's repair covers what they cannot. Either
+// way the counts match the rows.
+func TestNoNodeStranded(t *testing.T) {
+	seeds := uint64(8)
+	if raceEnabled {
+		seeds = 2
+	}
+	check := func(t *testing.T, s *space, n int) {
+		if got := unreachable(s); got > 0 {
+			t.Errorf("%d of %d nodes unreachable", got, n)
+		}
+		checkInCounts(t, s)
+	}
+	for seed := range seeds {
+		vecs := clustered(seed+1, 3000, 16, 30, 0.6)
+		t.Run(fmt.Sprintf("seed %d, one at a time", seed+1), func(t *testing.T) {
+			x := New(WithExactBelow(0), WithHNSW(4, 40, 0))
+			x.cfg.linkOff.Store(true)
+			load(t, x, "w", vecs)
+			x.wait()
+			s := x.space("w", false)
+			s.mu.RLock()
+			s.graph.insertAll(s, 0, s.n.Load(), 1)
+			s.mu.RUnlock()
+			check(t, s, len(vecs))
+		})
+		t.Run(fmt.Sprintf("seed %d, 3 writers", seed+1), func(t *testing.T) {
+			x := New(WithExactBelow(0), WithHNSW(4, 40, 0))
+			loadConcurrently(t, x, vecs, 3)
+			x.wait()
+			check(t, x.space("w", false), len(vecs))
+		})
+	}
+}
+
+// TestRepairLinksIslands cuts every level-0 link to two nodes but theirs
+// to each other, the island concurrent inserts can leave: the linker
+// repairs the risky graph once it has linked everything.
+func TestRepairLinksIslands(t *testing.T) {
+	x := New(WithExactBelow(0), WithHNSW(4, 40, 0))
+	load(t, x, "w", clustered(5, 500, 16, 5, 0.6))
+	x.wait()
+	s := x.space("w", false)
+	g, n := s.graph, s.n.Load()
+	ep, _ := g.entry()
+	a, b := n-1, n-2
+	if a == ep || b == ep {
+		a, b = n-3, n-4
+	}
+	for node := range n {
+		links := slices.DeleteFunc(g.neighbours(node, 0, nil), func(o int32) bool { return o == a || o == b })
+		switch node {
+		case a:
+			links = append(links[:min(len(links), g.m0-1)], b)
+		case b:
+			links = append(links[:min(len(links), g.m0-1)], a)
+		}
+		r := g.row(node, 0)
+		r[0] = int32(copy(r[1:], links))
+	}
+	recount(g, n)
+	if got := unreachable(s); got != 2 {
+		t.Fatalf("after cutting the links to %d and %d: %d unreachable, want 2", a, b, got)
+	}
+	// The linker repairs when it has linked a write: one far from a and b.
+	g.risky.Store(true)
+	far := slices.Clone(s.vec(a))
+	for i := range far {
+		far[i] = -far[i]
+	}
+	if err := x.Upsert("w", "far", far); err != nil {
+		t.Fatal(err)
+	}
+	x.wait()
+	if got := unreachable(s); got != 0 {
+		t.Errorf("after the linker's repair: %d unreachable", got)
+	}
+	checkInCounts(t, s)
+}
+
+// recount sets every slot's level-0 in-link count from the rows.
+func recount(g *graph, n int32) {
+	for node := range n {
+		*g.in0.at(node) = 0
+	}
+	for node := range n {
+		for _, o := range g.neighbours(node, 0, nil) {
+			*g.in0.at(o)++
+		}
+	}
+}
+
+// checkInCounts compares each slot's level-0 in-link count with the links
+// to it in every row.
+func checkInCounts(t *testing.T, s *space) {
+	t.Helper()
+	g, n := s.graph, s.n.Load()
+	want := make([]int32, n)
+	for node := range n {
+		for _, o := range g.neighbours(node, 0, nil) {
+			want[o]++
+		}
+	}
+	for node := range n {
+		if got := atomic.LoadInt32(g.in0.at(node)); got != want[node] {
+			t.Fatalf("node %d: in-link count %d, %d links to it", node, got, want[node])
+		}
 	}
 }
 

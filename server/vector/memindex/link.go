@@ -32,7 +32,8 @@ func (s *space) startLinker() {
 }
 
 // link is the linker: it links the tail in slot order until it is empty,
-// then exits (an idle workspace keeps no goroutine). While writes or
+// repairs the graph if linking left it risky (graph.repair), then exits
+// (an idle workspace keeps no goroutine). While writes or
 // searches keep coming it spends at most cfg.duty(tail) of one core:
 // after each linkSlice of work it sleeps long enough to make up the
 // ratio; once both pause it links flat out. Wall time stands in for CPU time, so
@@ -42,6 +43,7 @@ func (s *space) link() {
 	for {
 		tail, rebuilding := s.tailState()
 		if tail == 0 || s.cfg.linkOff.Load() {
+			s.repairGraph()
 			if s.stopLinker() {
 				return
 			}
@@ -69,6 +71,16 @@ func (s *space) link() {
 			time.Sleep(time.Duration(float64(worked) * (1 - duty) / duty))
 			worked = 0
 		}
+	}
+}
+
+// repairGraph links what linking left unreachable (graph.repair); the
+// linker calls it when it stops, so nothing else links meanwhile.
+func (s *space) repairGraph() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.graph != nil {
+		s.graph.repair(s, s.linked.Load())
 	}
 }
 

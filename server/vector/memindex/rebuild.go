@@ -214,5 +214,6 @@ func (s *space) buildGraph() {
 	}
 	s.graph = g
 	g.insertAll(s, 0, n, runtime.GOMAXPROCS(0))
+	g.repair(s, n)
 	s.linked.Store(n)
 }
