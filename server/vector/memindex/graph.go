@@ -295,8 +295,8 @@ func setRow(r []int32, links []item) {
 // stays, in place of the worst kept link that may go, and so does force
 // (a slot, or -1 for none). Without this a node whose in-links all lose to
 // its neighbours' better links could never again be found by a search
-// (on tight clusters with M 4, a few nodes in 3,000 were). The caller
-// holds the row's lock; kept's buffer is reused.
+// (tight clusters and a small M make it likely). The caller holds the
+// row's lock; kept's buffer is reused.
 func (g *graph) setRow0(sc *scratch, r []int32, kept []item, force int32) {
 	old := r[1 : 1+r[0]]
 	n := len(r) + 1 // a row's links, the new one, force
@@ -431,9 +431,8 @@ const riskIn = 2
 // linked, but nodes linked at the same time can end up linking only each
 // other (two nodes, each the other's one in-link). Nothing else may link
 // meanwhile: the linker runs it with the tail empty, a build once linked.
-// A risky graph is rare at the default M (a few nodes in 50,000 inserts
-// end with two in-links or fewer), and the walk over every node costs
-// about 35 ms at 100,000.
+// At the default M a graph is seldom risky, so the walk over every node
+// is rare: about once per bulk load.
 func (g *graph) repair(s *space, n int32) {
 	if !g.risky.Swap(false) {
 		return
