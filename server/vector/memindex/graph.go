@@ -171,11 +171,8 @@ func (g *graph) insert(s *space, q int32) {
 		for _, n := range nb {
 			g.addLink(s, n.slot, q, l, sc)
 		}
-		if l == 0 && len(nb) > 0 && atomic.LoadInt32(g.in0.at(q)) == 0 {
-			g.link(s, nb[0].slot, q, 0, sc, true)
-		}
-		if l == 0 && atomic.LoadInt32(g.in0.at(q)) <= riskIn {
-			g.risky.Store(true)
+		if l == 0 {
+			g.anchor(s, sc, q, nb)
 		}
 	}
 	if level > top {
@@ -184,6 +181,18 @@ func (g *graph) insert(s *space, q int32) {
 			g.ep, g.topLevel = q, level
 		}
 		g.epMu.Unlock()
+	}
+}
+
+// anchor makes sure new node q has a level-0 in-link once its neighbours
+// nb had their say: a forced one from the nearest when none of them kept
+// q. A node left with few marks the graph risky (repair).
+func (g *graph) anchor(s *space, sc *scratch, q int32, nb []item) {
+	if len(nb) > 0 && atomic.LoadInt32(g.in0.at(q)) == 0 {
+		g.link(s, nb[0].slot, q, 0, sc, true)
+	}
+	if atomic.LoadInt32(g.in0.at(q)) <= riskIn {
+		g.risky.Store(true)
 	}
 }
 
@@ -272,11 +281,12 @@ func (g *graph) link(s *space, n, q int32, level int, sc *scratch, force bool) {
 	}
 	slices.SortFunc(cands, byBest)
 	kept := g.selectNeighbours(s, cands, maxLinks, &sc.kept)
-	if level > 0 {
+	switch {
+	case level > 0:
 		setRow(r, kept)
-	} else if force {
+	case force:
 		g.setRow0(sc, r, kept, q)
-	} else {
+	default:
 		g.setRow0(sc, r, kept, -1)
 	}
 	sc.prune = cands
@@ -300,14 +310,15 @@ func setRow(r []int32, links []item) {
 func (g *graph) setRow0(sc *scratch, r []int32, kept []item, force int32) {
 	old := r[1 : 1+r[0]]
 	n := len(r) + 1 // a row's links, the new one, force
-	inOld, inKept, stay := newSlotSet(&sc.sets[0], n), newSlotSet(&sc.sets[1], n), newSlotSet(&sc.sets[2], n)
+	inOld, inKept := newSlotSet(&sc.sets[0], n), newSlotSet(&sc.sets[1], n)
 	for _, o := range old {
 		inOld.add(o)
 	}
 	for _, it := range kept {
 		inKept.add(it.slot)
 	}
-	var stays []int32
+	var stayBuf [4]int32 // links that must stay: seldom any
+	stays := stayBuf[:0]
 	if force >= 0 && !inKept.has(force) {
 		stays = append(stays, force)
 	}
@@ -317,10 +328,7 @@ func (g *graph) setRow0(sc *scratch, r []int32, kept []item, force int32) {
 		}
 	}
 	for _, o := range stays {
-		stay.add(o)
-	}
-	for _, o := range stays {
-		kept = g.makeRoom(inOld, stay, kept, len(r)-1)
+		kept = g.makeRoom(inOld, stays, kept, len(r)-1)
 		if len(kept) < len(r)-1 {
 			kept = append(kept, item{slot: o})
 		} else if inOld.has(o) {
@@ -338,13 +346,13 @@ func (g *graph) setRow0(sc *scratch, r []int32, kept []item, force int32) {
 // makeRoom removes from a full kept the worst link that may go: a new one
 // (not in old), or an old one whose target has other in-links; stay's are
 // never removed.
-func (g *graph) makeRoom(old, stay slotSet, kept []item, room int) []item {
+func (g *graph) makeRoom(old slotSet, stay []int32, kept []item, room int) []item {
 	if len(kept) < room {
 		return kept
 	}
 	for i := len(kept) - 1; i >= 0; i-- {
 		e := kept[i].slot
-		if stay.has(e) {
+		if slices.Contains(stay, e) {
 			continue
 		}
 		if !old.has(e) || g.dropIn(e) {
@@ -455,7 +463,7 @@ func (g *graph) repair(s *space, n int32) {
 			cur = g.greedy(s, sc, v, cur, l)
 		}
 		from := ep
-		reached := func(n int32) bool { return n < int32(len(seen)) && seen[n] && n != q }
+		reached := func(u int32) bool { return u < n && seen[u] && u != q }
 		if found := g.searchLayer(s, sc, s.code(q), cur, g.m, 0, earlyStop{}, reached); len(found) > 0 {
 			s.rescore(v, found)
 			from = found[0].slot

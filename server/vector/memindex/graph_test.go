@@ -3,7 +3,6 @@ package memindex
 import (
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -75,21 +74,6 @@ func TestGraphConnected(t *testing.T) {
 			}
 		})
 	}
-}
-
-// loadConcurrently upserts vecs into workspace "w" from workers goroutines.
-func loadConcurrently(t *testing.T, x *Index, vecs [][]float32, workers int) {
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(vecs); i += workers {
-				if err := x.Upsert("w", itoa(i), vecs[i]); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // TestNoNodeStranded: with M 4 on tight clusters, the pruning heuristic

@@ -34,6 +34,21 @@ func load(t testing.TB, x *Index, ws string, vecs [][]float32) {
 	}
 }
 
+// loadConcurrently upserts vecs into workspace "w" from workers goroutines.
+func loadConcurrently(t *testing.T, x *Index, vecs [][]float32, workers int) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(vecs); i += workers {
+				if err := x.Upsert("w", itoa(i), vecs[i]); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func mustSearch(t testing.TB, x *Index, ws string, q []float32, k int, allow func(string) bool) []memoryd.Scored {
 	t.Helper()
 	hits, err := x.Search(ws, q, k, allow)
@@ -285,16 +300,6 @@ func TestConcurrentGraphInserts(t *testing.T) {
 	const writers, per = 4, 400
 	vecs := clustered(12, writers*per, 24, 40, 0.6)
 	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := w; i < len(vecs); i += writers {
-				if err := x.Upsert("w", itoa(i), vecs[i]); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
 	wg.Go(func() {
 		for _, q := range clustered(13, 200, 24, 40, 0.6) {
 			if _, err := x.Search("w", q, 10, nil); err != nil {
@@ -303,6 +308,7 @@ func TestConcurrentGraphInserts(t *testing.T) {
 			}
 		}
 	})
+	loadConcurrently(t, x, vecs, writers)
 	wg.Wait()
 	if n := x.Len("w"); n != len(vecs) {
 		t.Fatalf("Len = %d, want %d", n, len(vecs))

@@ -39,7 +39,7 @@ type scratch struct {
 	kept  []item
 	merge []item
 	prune []item
-	sets  [3][]int32 // setRow0's slot sets
+	sets  [2][]int32 // setRow0's slot sets
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
