@@ -113,6 +113,7 @@ type Deliverer struct {
 	wg       sync.WaitGroup
 	// Read and written by Run's goroutine only:
 	skip      skipSpan
+	endpoints bool            // whether any endpoint was registered at the last full step
 	queuedFor map[string]bool // endpoints the step queued messages for
 }
 
@@ -227,14 +228,23 @@ func (d *Deliverer) step(ctx context.Context, full bool) {
 }
 
 // skipSpan is the part of the log after the stored position that this
-// deliverer has read and found without a webhook event. Moving the stored
+// deliverer has read and found nothing to queue in. Moving the stored
 // position over such a span costs a write transaction, and every search
-// appends search.performed: so the span is held here and written with
-// the next webhook event, or once it is PollInterval old.
+// appends search.performed, every write its own event: so the span is
+// held here and written with the next event that may be queued, or once
+// it is PollInterval old.
+//
+// While no endpoint is registered the span holds webhook events too
+// (held): most services have none, and they would otherwise pay a write
+// transaction for about every write. Held events are fanned out with the
+// span, in its transaction, so an endpoint registered meanwhile on any
+// node is checked against them as it would have been one at a time; a
+// node that fans out first moves the position, and the span is dropped.
 type skipSpan struct {
 	from, to int64 // the stored position it starts at; the last event read
 	since    time.Time
-	known    bool // from is the stored position as last read or written here
+	known    bool             // from is the stored position as last read or written here
+	held     []*memoryd.Event // webhook events in the span, read while no endpoint was registered
 }
 
 // idleQueued reports whether the step queued messages for an endpoint
@@ -262,6 +272,9 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more bool, err erro
 		if d.skip.from != pos || d.skip.to < pos {
 			d.skip = skipSpan{from: pos, to: pos} // another node moved it
 		}
+		if d.endpoints, err = d.store.HasEndpoints(ctx); err != nil {
+			return false, err
+		}
 		d.skip.known = true
 	}
 	pos := d.skip.from
@@ -280,7 +293,7 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more bool, err erro
 	if to == pos {
 		return false, nil
 	}
-	var want []*memoryd.Event
+	want := d.skip.held
 	for _, e := range evs {
 		if isWebhookType(e.Type) {
 			want = append(want, e)
@@ -290,8 +303,9 @@ func (d *Deliverer) fanOut(ctx context.Context, woken bool) (more bool, err erro
 	if d.skip.to == pos {
 		d.skip.since = d.now()
 	}
-	if len(want) == 0 && d.now().Sub(d.skip.since) < d.cfg.PollInterval {
-		d.skip.to = to
+	hold := len(want) == 0 || !d.endpoints && len(want) < d.cfg.ReadBatch
+	if hold && d.now().Sub(d.skip.since) < d.cfg.PollInterval {
+		d.skip.to, d.skip.held = to, want
 		return fullBatch, nil
 	}
 	err = d.store.FanOut(ctx, pos, to, want, func(e *Endpoint, ev *memoryd.Event) (*Message, error) {

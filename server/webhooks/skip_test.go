@@ -88,40 +88,73 @@ func (r *readTracker) waitRead(t *testing.T, seq int64) {
 	}
 }
 
-// skipEnv is a deliverer on a fresh SQLite store with one endpoint that
-// wants memory.created, delivering to got.
+// skipEnv is a deliverer on a fresh SQLite store, with one endpoint that
+// wants memory.created (unless made without), delivering to got.
 type skipEnv struct {
 	st      *store.Store
+	d       *webhooks.Deliverer
 	counter *fanOutCounter
 	log     *readTracker
+	rcv     *httptest.Server
 	got     chan string
 }
 
-func newSkipEnv(t *testing.T, poll time.Duration) *skipEnv {
+func newSkipEnv(t *testing.T, poll time.Duration, endpoint bool) *skipEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/m.db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &skipEnv{st: st, counter: &fanOutCounter{Store: st}, log: &readTracker{Store: st}, got: make(chan string, 10)}
-	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &skipEnv{st: st, counter: &fanOutCounter{Store: st}, log: &readTracker{Store: st}, got: make(chan string, 100)}
+	e.rcv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.got <- r.Header.Get("webhook-id")
 	}))
-	created := time.Now().Add(-time.Second).UTC()
-	ep := &webhooks.Endpoint{ID: "wh_skip", Workspace: "a", URL: rcv.URL, Events: []string{memoryd.EventMemoryCreated},
-		Enabled: true, Secret: "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", CreatedAt: created, UpdatedAt: created}
-	if err := st.CreateEndpoint(ctx, ep); err != nil {
-		t.Fatal(err)
+	if endpoint {
+		e.addEndpoint(t, time.Now().Add(-time.Second))
 	}
 	if err := st.InitWebhookPosition(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	d := webhooks.NewDeliverer(e.counter, e.log, webhooks.NewGuard(true), webhooks.Config{PollInterval: poll},
+	e.d = webhooks.NewDeliverer(e.counter, e.log, webhooks.NewGuard(true), webhooks.Config{PollInterval: poll},
 		testenv.Logger(t, slog.LevelWarn))
 	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; rcv.Close(); st.Close() })
+	go func() { e.d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; e.rcv.Close(); st.Close() })
 	return e
+}
+
+// addEndpoint registers wh_skip, created at the given time, in the store
+// alone: the deliverer hears of it at its next poll or Wake.
+func (e *skipEnv) addEndpoint(t *testing.T, created time.Time) {
+	t.Helper()
+	created = created.UTC()
+	ep := &webhooks.Endpoint{ID: "wh_skip", Workspace: "a", URL: e.rcv.URL, Events: []string{memoryd.EventMemoryCreated},
+		Enabled: true, Secret: "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", CreatedAt: created, UpdatedAt: created}
+	if err := e.st.CreateEndpoint(context.Background(), ep); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expect waits for the deliveries of seqs, in that order, and then for
+// nothing more within quiet.
+func (e *skipEnv) expect(t *testing.T, quiet time.Duration, seqs ...int64) {
+	t.Helper()
+	for _, seq := range seqs {
+		want := fmt.Sprintf("msg_skip_%d", seq)
+		select {
+		case id := <-e.got:
+			if id != want {
+				t.Fatalf("delivered %q, want %q", id, want)
+			}
+		case <-time.After(testenv.WaitLimit):
+			t.Fatalf("%s not delivered within %s (testenv.WaitLimit)", want, testenv.WaitLimit)
+		}
+	}
+	select {
+	case id := <-e.got:
+		t.Fatalf("delivered %q, want only %v", id, seqs)
+	case <-time.After(quiet):
+	}
 }
 
 func (e *skipEnv) appendEvent(t *testing.T, typ string) int64 {
@@ -147,7 +180,7 @@ func (e *skipEnv) position(t *testing.T) int64 {
 // the log (the store's window has them): the position moves over them
 // with the next webhook event, and that event is delivered.
 func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
-	e := newSkipEnv(t, time.Hour)
+	e := newSkipEnv(t, time.Hour, true)
 	var last int64
 	for range 40 {
 		last = e.appendEvent(t, memoryd.EventSearchPerformed)
@@ -186,7 +219,7 @@ func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
 // A span without webhook events is written once it is PollInterval old,
 // so a restart does not read it again.
 func TestSkippedSpanIsWrittenAfterPollInterval(t *testing.T) {
-	e := newSkipEnv(t, 50*time.Millisecond)
+	e := newSkipEnv(t, 50*time.Millisecond, true)
 	start := e.position(t)
 	var last int64
 	for range 5 {
@@ -203,5 +236,45 @@ func TestSkippedSpanIsWrittenAfterPollInterval(t *testing.T) {
 	case id := <-e.got:
 		t.Fatalf("delivered %q for search.performed", id)
 	default:
+	}
+}
+
+// While no endpoint is registered, webhook events cost no fan-out
+// transaction each either. An endpoint registered on this node (Wake)
+// gets the events after it, and the held ones before it are not sent.
+func TestWebhookEventsWithoutEndpointsWriteNoPosition(t *testing.T) {
+	e := newSkipEnv(t, time.Hour, false)
+	var last int64
+	for range 40 {
+		last = e.appendEvent(t, memoryd.EventMemoryCreated)
+		e.log.waitRead(t, last)
+	}
+	if n := e.counter.fanOuts.Load(); n != 0 {
+		t.Fatalf("%d fan-out transactions for 40 memory.created events and no endpoint, want 0", n)
+	}
+	e.addEndpoint(t, time.Now())
+	e.d.Wake()
+	seq := e.appendEvent(t, memoryd.EventMemoryCreated)
+	e.expect(t, 200*time.Millisecond, seq)
+	if pos := e.position(t); pos != seq {
+		t.Errorf("stored position %d after the fan-out, want %d", pos, seq)
+	}
+}
+
+// Held webhook events are fanned out with their span, in its
+// transaction: an endpoint registered on another node (no Wake here)
+// that they post-date gets every one of them, in order.
+func TestHeldWebhookEventsAreFannedOutWithTheirSpan(t *testing.T) {
+	e := newSkipEnv(t, 200*time.Millisecond, false)
+	registered := time.Now()
+	var seqs []int64
+	for range 5 {
+		seqs = append(seqs, e.appendEvent(t, memoryd.EventMemoryCreated))
+	}
+	e.log.waitRead(t, seqs[len(seqs)-1])
+	e.addEndpoint(t, registered)
+	e.expect(t, 200*time.Millisecond, seqs...)
+	if pos := e.position(t); pos != seqs[len(seqs)-1] {
+		t.Errorf("stored position %d, want %d", pos, seqs[len(seqs)-1])
 	}
 }

@@ -133,6 +133,9 @@ type Store interface {
 	// DeleteEndpoint removes it with its messages and attempts.
 	DeleteEndpoint(ctx context.Context, workspace, id string) error
 
+	// HasEndpoints reports whether any endpoint is registered, enabled
+	// or not.
+	HasEndpoints(ctx context.Context) (bool, error)
 	// WebhookPosition returns the log position the fan-out has reached;
 	// ok is false before the first InitWebhookPosition.
 	WebhookPosition(ctx context.Context) (seq int64, ok bool, err error)

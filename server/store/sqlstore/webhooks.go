@@ -202,6 +202,19 @@ func (b *Base) DeleteEndpoint(ctx context.Context, workspace, id string) error {
 	return nil
 }
 
+// HasEndpoints reports whether any endpoint is registered, enabled or not.
+func (b *Base) HasEndpoints(ctx context.Context) (bool, error) {
+	var n int
+	err := b.R.QueryRowContext(ctx, "SELECT 1 FROM webhook_endpoints LIMIT 1").Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, b.Fail(fmt.Errorf("store: read webhooks: %w", err))
+	}
+	return true, nil
+}
+
 // WebhookPosition reads the fan-out's position.
 func (b *Base) WebhookPosition(ctx context.Context) (int64, bool, error) {
 	var v string

@@ -61,11 +61,19 @@ func testWebhooks(t *testing.T, open Opener) {
 	s := open(t)
 	defer s.Close()
 	ctx := context.Background()
+	hasEndpoints := func(when string, want bool) {
+		t.Helper()
+		if has, err := s.HasEndpoints(ctx); err != nil || has != want {
+			t.Fatalf("HasEndpoints %s: %v, %v; want %v", when, has, err, want)
+		}
+	}
+	hasEndpoints("before any", false)
 	ep := &webhooks.Endpoint{ID: "wh_1", Workspace: "a", URL: "https://example.com/h", Events: []string{"memory.created"},
 		Enabled: true, Secret: "whsec_AAAA", CreatedAt: t0, UpdatedAt: t0}
 	if err := s.CreateEndpoint(ctx, ep); err != nil {
 		t.Fatal(err)
 	}
+	hasEndpoints("after a create", true)
 	if _, err := s.GetEndpoint(ctx, "b", "wh_1"); !errors.Is(err, memoryd.ErrNotFound) {
 		t.Fatalf("another workspace reads the endpoint: %v", err)
 	}
@@ -147,9 +155,11 @@ func testWebhooks(t *testing.T, open Opener) {
 	if due, _ := s.DueMessages(ctx, now, 10); len(due) != 0 {
 		t.Fatalf("a disabled endpoint has due messages: %+v", due)
 	}
+	hasEndpoints("with one disabled", true)
 	if err := s.DeleteEndpoint(ctx, "a", "wh_1"); err != nil {
 		t.Fatal(err)
 	}
+	hasEndpoints("after the delete", false)
 	if atts, _ := s.ListAttempts(ctx, "wh_1", 10); len(atts) != 0 {
 		t.Fatal("attempts outlive their endpoint")
 	}
