@@ -15,12 +15,19 @@ if [ ! -x /usr/bin/chromium ]; then
 		echo "chromium is not installed; run as root or: sudo apt-get install -y chromium" >&2
 		exit 1
 	fi
-	echo "installing chromium from apt..." >&2
-	export DEBIAN_FRONTEND=noninteractive
-	# A stale package list can name versions the mirror no longer has.
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends chromium >/dev/null
-	test -x /usr/bin/chromium
+	# Test binaries may call this at once, and apt takes one caller at a
+	# time: wait for the others, then look again.
+	exec 9>"${TMPDIR:-/tmp}/memoryd-apt.lock"
+	flock 9
+	if [ ! -x /usr/bin/chromium ]; then
+		echo "installing chromium from apt..." >&2
+		export DEBIAN_FRONTEND=noninteractive
+		# A stale package list can name versions the mirror no longer has.
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null
+		test -x /usr/bin/chromium
+	fi
+	exec 9>&-
 fi
 
 stamp="$here/node_modules/.browser-lock.sha256"
