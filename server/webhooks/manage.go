@@ -97,6 +97,7 @@ func (m *Manager) Create(ctx context.Context, ws, url string, types []string, en
 	if err := m.store.CreateEndpoint(ctx, e); err != nil {
 		return nil, err
 	}
+	m.wake() // while none was registered, the deliverer held webhook events
 	return e, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,8 +241,9 @@ func TestSkippedSpanIsWrittenAfterPollInterval(t *testing.T) {
 }
 
 // While no endpoint is registered, webhook events cost no fan-out
-// transaction each either. An endpoint registered on this node (Wake)
-// gets the events after it, and the held ones before it are not sent.
+// transaction each either. An endpoint registered through this node's
+// Manager gets the events after it at once (no poll runs within the
+// test), and the held ones before it are not sent.
 func TestWebhookEventsWithoutEndpointsWriteNoPosition(t *testing.T) {
 	e := newSkipEnv(t, time.Hour, false)
 	var last int64
@@ -252,10 +254,27 @@ func TestWebhookEventsWithoutEndpointsWriteNoPosition(t *testing.T) {
 	if n := e.counter.fanOuts.Load(); n != 0 {
 		t.Fatalf("%d fan-out transactions for 40 memory.created events and no endpoint, want 0", n)
 	}
-	e.addEndpoint(t, time.Now())
-	e.d.Wake()
+	m := webhooks.NewManager(e.st, webhooks.NewGuard(true))
+	m.Wake = e.d.Wake
+	ep, err := m.Create(context.Background(), "a", e.rcv.URL, []string{memoryd.EventMemoryCreated}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seq := e.appendEvent(t, memoryd.EventMemoryCreated)
-	e.expect(t, 200*time.Millisecond, seq)
+	want := fmt.Sprintf("msg_%s_%d", strings.TrimPrefix(ep.ID, "wh_"), seq)
+	select {
+	case id := <-e.got:
+		if id != want {
+			t.Fatalf("delivered %q, want %q", id, want)
+		}
+	case <-time.After(testenv.WaitLimit):
+		t.Fatalf("%s not delivered within %s (testenv.WaitLimit)", want, testenv.WaitLimit)
+	}
+	select {
+	case id := <-e.got:
+		t.Fatalf("delivered %q, want only %q", id, want)
+	case <-time.After(200 * time.Millisecond):
+	}
 	if pos := e.position(t); pos != seq {
 		t.Errorf("stored position %d after the fan-out, want %d", pos, seq)
 	}
