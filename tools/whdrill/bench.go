@@ -75,7 +75,7 @@ func measure(ctx context.Context, label string, o options, s *server, c *client,
 		a.n.Load(), a.failed.Load(), sendEnd.Sub(t0).Round(time.Millisecond), float64(a.n.Load())/sendEnd.Sub(t0).Seconds())
 	ids, at := a.snapshot()
 	waitRcvs(rcvs, ids, o.wait)
-	cpu.report(label, report(label, rcvs, ids, at, t0))
+	cpu.report(label, report(label, rcvs, ids, at, t0, o.timeline))
 	return nil
 }
 
@@ -94,9 +94,11 @@ func waitRcvs(rcvs []*receiver, ids map[string]bool, limit time.Duration) {
 	fmt.Printf("bench: the %s wait limit ran out before every delivery arrived\n", limit)
 }
 
-// report prints the deliveries' figures and returns how many there were.
-func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time) int {
+// report prints the deliveries' figures and returns how many there were;
+// with timeline, also those of each second's creates.
+func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]time.Time, t0 time.Time, timeline bool) int {
 	var fromAck, fromCommit []time.Duration
+	bySecond := map[int][]time.Duration{} // by when the create was acknowledged
 	var n, dups, missing int
 	last := t0
 	for i, r := range rcvs {
@@ -115,6 +117,8 @@ func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]t
 			}
 			seen[d.MemoryID] = true
 			fromAck = append(fromAck, d.Arrival.Sub(at[d.MemoryID]))
+			sec := int(at[d.MemoryID].Sub(t0) / time.Second)
+			bySecond[sec] = append(bySecond[sec], d.Arrival.Sub(at[d.MemoryID]))
 			fromCommit = append(fromCommit, d.Arrival.Sub(d.CreatedAt))
 		}
 	}
@@ -132,7 +136,28 @@ func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]t
 		fmt.Printf("%s: latency %s over %d: p50=%s p99=%s max=%s\n", label, l.name, len(l.d),
 			ms(pct(l.d, 50)), ms(pct(l.d, 99)), ms(l.d[len(l.d)-1]))
 	}
+	if timeline {
+		printTimeline(label, bySecond)
+	}
 	return n
+}
+
+// printTimeline prints the 201-to-receiver latency of the creates
+// acknowledged in each second of the run: a backlog that builds and
+// drains shows as a run of slow seconds, a slow start as the first ones.
+func printTimeline(label string, bySecond map[int][]time.Duration) {
+	last := 0
+	for sec := range bySecond {
+		last = max(last, sec)
+	}
+	for sec := 0; sec <= last; sec++ {
+		d := sortDurations(bySecond[sec])
+		if len(d) == 0 {
+			continue
+		}
+		fmt.Printf("%s: second %d: %d deliveries, 201-to-receiver p50=%s p99=%s max=%s\n", label, sec, len(d),
+			ms(pct(d, 50)), ms(pct(d, 99)), ms(d[len(d)-1]))
+	}
 }
 
 // scale registers o.scale endpoints (100 per workspace, the server's

@@ -35,6 +35,7 @@ type options struct {
 	scale        int
 	scaleCreates int
 	keep         bool
+	timeline     bool
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.IntVar(&o.scale, "scale", 1000, "bench: endpoints registered afterwards for the RSS/threads reading (0: skip)")
 	flag.IntVar(&o.scaleCreates, "scale-creates", 2, "bench: creates per scale workspace fanned out to its endpoints")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, memoryd.log)")
+	flag.BoolVar(&o.timeline, "timeline", false, "bench and floor: also print the latency of each second's creates")
 	flag.Parse()
 	o.events = strings.Split(events, ",")
 	if o.rate <= 0 {
