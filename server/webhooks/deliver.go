@@ -240,6 +240,8 @@ func (d *Deliverer) step(ctx context.Context, full bool) {
 // span, in its transaction, so an endpoint registered meanwhile on any
 // node is checked against them as it would have been one at a time; a
 // node that fans out first moves the position, and the span is dropped.
+// A disabled endpoint counts as registered: enabled again before the
+// span is written, it would get the events of its disabled time.
 type skipSpan struct {
 	from, to int64 // the stored position it starts at; the last event read
 	since    time.Time
