@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -12,19 +10,21 @@ import (
 	"github.com/memoryd/memoryd/server/store/sqlstore"
 )
 
-// A create is one statement: the row, its tags, the next log position,
-// the event and its NOTIFY, as data-modifying parts of one query. A
-// statement outside BEGIN is a transaction of its own, as atomic as the
-// BEGIN ... COMMIT it replaces, in one round trip instead of five (BEGIN,
-// row, tags, event, COMMIT); and the event counter's row lock, which every
+// A create is one statement: the row, its tags, the next log positions,
+// its events (the change's and those it carries in With) and their
+// NOTIFYs, as data-modifying parts of one query. A statement outside
+// BEGIN is a transaction of its own, as atomic as the BEGIN ... COMMIT it
+// replaces, in one round trip instead of five or more (BEGIN, row, tags,
+// an event each, COMMIT); and the event counter's row lock, which every
 // write waits for, is held for the end of one statement instead of across
 // round trips. When the id exists the insert does nothing, every part
 // after it sees no row, and nothing is written: the caller then replaces
-// the memory in a transaction.
+// the memory in a transaction. Its arguments are the row's, the tags and
+// appendEventsArgs.
 var createSQL = "WITH m AS (" + sqlstore.InsertMemorySQL + ` RETURNING rid),
 t AS (INSERT INTO memory_tags (rid, tag) SELECT m.rid, unnest(?::text[]) FROM m ON CONFLICT DO NOTHING),
-c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM m) RETURNING seq),
-` + appendSQL
+c AS (UPDATE event_counter SET seq = seq + ? WHERE id = 1 AND EXISTS (SELECT 1 FROM m) RETURNING seq),
+` + appendEventsTail
 
 // appendSQL ends the statements that append an event: given a CTE c
 // holding the event's new position (none: nothing appended), it stores
@@ -38,16 +38,20 @@ SELECT e.seq, ` + notifySQL + ` FROM e`
 // appendEventSQL appends an event alone.
 var appendEventSQL = "WITH c AS (UPDATE event_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq),\n" + appendSQL
 
-// appendEventsSQL appends several events in one statement: the counter
-// moves by their number and they take the positions it moved over, in
-// order (ORDER BY also orders the NOTIFYs: a volatile call in the select
-// list runs after the sort). Its arguments are appendEventsArgs.
-var appendEventsSQL = `WITH c AS (UPDATE event_counter SET seq = seq + ? WHERE id = 1 RETURNING seq),
-v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY AS v(workspace, type, payload, created_at, i)),
+// appendEventsTail ends the statements that append several events: given
+// a CTE c holding the counter moved by their number (none: nothing
+// appended), they take the positions it moved over, in order (ORDER BY
+// also orders the NOTIFYs: a volatile call in the select list runs after
+// the sort).
+var appendEventsTail = `v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY AS v(workspace, type, payload, created_at, i)),
 e AS (INSERT INTO events (seq, workspace, type, payload, created_at)
 SELECT c.seq - ? + v.i, v.workspace, v.type, v.payload, v.created_at FROM c, v
 RETURNING seq, workspace, type, payload, created_at)
 SELECT e.seq, ` + notifySQL + ` FROM e ORDER BY e.seq`
+
+// appendEventsSQL appends several events that come with no change. Its
+// arguments are appendEventsArgs.
+var appendEventsSQL = "WITH c AS (UPDATE event_counter SET seq = seq + ? WHERE id = 1 RETURNING seq),\n" + appendEventsTail
 
 func appendEventsArgs(evs []*memoryd.Event) []any {
 	n := len(evs)
@@ -62,24 +66,33 @@ func appendArgs(ev *memoryd.Event) []any {
 	return []any{ev.Workspace, ev.Type, string(ev.Payload), sqlstore.Micros(ev.CreatedAt)}
 }
 
-// create inserts r (the row of m) with ev, the event of its creation,
-// unless the id exists; created reports which. ev gets its position.
+// create inserts r (the row of m) with ev, the event of its creation, and
+// the events ev carries, unless the id exists; created reports which.
+// The events get their positions.
 func (s *Store) create(ctx context.Context, r *sqlstore.MemoryRow, m *memoryd.Memory, ev *memoryd.Event) (created bool, err error) {
-	if err := sqlstore.Stamp(ev); err != nil {
-		return false, err
+	evs := append([]*memoryd.Event{ev}, ev.With...)
+	for _, e := range evs {
+		if err := sqlstore.Stamp(e); err != nil {
+			return false, err
+		}
 	}
 	tags := m.Tags()
 	if tags == nil {
 		tags = []string{}
 	}
 	args := append(r.InsertArgs(), pgdialect.Array(tags))
-	err = s.W.QueryRowContext(context.WithoutCancel(ctx), createSQL, append(args, appendArgs(ev)...)...).
-		Scan(&ev.Seq, new(string))
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	seqs, err := s.positions(context.WithoutCancel(ctx), createSQL, append(args, appendEventsArgs(evs)...))
+	if err == nil && len(seqs) > 0 && len(seqs) != len(evs) {
+		err = fmt.Errorf("%d positions for %d events", len(seqs), len(evs))
 	}
 	if err != nil {
 		return false, s.Fail(fmt.Errorf("store: insert memory: %w", err))
+	}
+	if len(seqs) == 0 {
+		return false, nil
+	}
+	for i, e := range evs {
+		e.Seq = seqs[i]
 	}
 	s.Wrote()
 	return true, nil

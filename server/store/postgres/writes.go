@@ -40,9 +40,7 @@ func (s *Store) PutMemory(ctx context.Context, m *memoryd.Memory, mkEvent func(p
 	if err != nil {
 		return false, nil, err
 	}
-	// The one-statement create appends one event; a create that appends
-	// more (With) takes the transaction.
-	if ev, err := mkEvent(nil); err == nil && len(ev.With) == 0 {
+	if ev, err := mkEvent(nil); err == nil {
 		if created, err := s.create(ctx, row, m, ev); created || err != nil {
 			return created, ev, err
 		}
@@ -112,7 +110,7 @@ func (s *Store) AppendEvents(ctx context.Context, evs []*memoryd.Event) error {
 			return err
 		}
 	}
-	seqs, err := s.appendEvents(context.WithoutCancel(ctx), evs)
+	seqs, err := s.positions(context.WithoutCancel(ctx), appendEventsSQL, appendEventsArgs(evs))
 	if err == nil && len(seqs) != len(evs) {
 		err = fmt.Errorf("%d positions for %d events", len(seqs), len(evs))
 	}
@@ -126,13 +124,15 @@ func (s *Store) AppendEvents(ctx context.Context, evs []*memoryd.Event) error {
 	return nil
 }
 
-func (s *Store) appendEvents(ctx context.Context, evs []*memoryd.Event) ([]int64, error) {
-	rows, err := s.W.QueryContext(ctx, appendEventsSQL, appendEventsArgs(evs)...)
+// positions runs a statement that appends events (appendEventsTail) and
+// returns their positions, in order.
+func (s *Store) positions(ctx context.Context, query string, args []any) ([]int64, error) {
+	rows, err := s.W.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	seqs := make([]int64, 0, len(evs))
+	var seqs []int64
 	for rows.Next() {
 		var seq int64
 		if err := rows.Scan(&seq, new(string)); err != nil {
