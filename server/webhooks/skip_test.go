@@ -136,12 +136,22 @@ func (e *skipEnv) addEndpoint(t *testing.T, created time.Time) {
 	}
 }
 
-// expect waits for the deliveries of seqs, in that order, and then for
-// nothing more within quiet.
+// expect waits for wh_skip's deliveries of seqs, in that order, and then
+// for nothing more within quiet.
 func (e *skipEnv) expect(t *testing.T, quiet time.Duration, seqs ...int64) {
 	t.Helper()
-	for _, seq := range seqs {
-		want := fmt.Sprintf("msg_skip_%d", seq)
+	ids := make([]string, len(seqs))
+	for i, seq := range seqs {
+		ids[i] = fmt.Sprintf("msg_skip_%d", seq)
+	}
+	e.expectIDs(t, quiet, ids...)
+}
+
+// expectIDs waits for the deliveries of the webhook ids, in that order,
+// and then for nothing more within quiet.
+func (e *skipEnv) expectIDs(t *testing.T, quiet time.Duration, ids ...string) {
+	t.Helper()
+	for _, want := range ids {
 		select {
 		case id := <-e.got:
 			if id != want {
@@ -153,7 +163,7 @@ func (e *skipEnv) expect(t *testing.T, quiet time.Duration, seqs ...int64) {
 	}
 	select {
 	case id := <-e.got:
-		t.Fatalf("delivered %q, want only %v", id, seqs)
+		t.Fatalf("delivered %q, want only %v", id, ids)
 	case <-time.After(quiet):
 	}
 }
@@ -165,6 +175,15 @@ func (e *skipEnv) appendEvent(t *testing.T, typ string) int64 {
 		t.Fatal(err)
 	}
 	return ev.Seq
+}
+
+// appendRead appends n events of type typ, one at a time, each once the
+// deliverer has read the one before.
+func (e *skipEnv) appendRead(t *testing.T, typ string, n int) {
+	t.Helper()
+	for range n {
+		e.log.waitRead(t, e.appendEvent(t, typ))
+	}
 }
 
 func (e *skipEnv) position(t *testing.T) int64 {
@@ -182,11 +201,7 @@ func (e *skipEnv) position(t *testing.T) int64 {
 // with the next webhook event, and that event is delivered.
 func TestEventsWithoutWebhookTypeWriteNoPosition(t *testing.T) {
 	e := newSkipEnv(t, time.Hour, true)
-	var last int64
-	for range 40 {
-		last = e.appendEvent(t, memoryd.EventSearchPerformed)
-		e.log.waitRead(t, last)
-	}
+	e.appendRead(t, memoryd.EventSearchPerformed, 40)
 	if n := e.counter.fanOuts.Load(); n != 0 {
 		t.Fatalf("%d fan-out transactions for 40 search.performed events, want 0", n)
 	}
@@ -246,11 +261,7 @@ func TestSkippedSpanIsWrittenAfterPollInterval(t *testing.T) {
 // test), and the held ones before it are not sent.
 func TestWebhookEventsWithoutEndpointsWriteNoPosition(t *testing.T) {
 	e := newSkipEnv(t, time.Hour, false)
-	var last int64
-	for range 40 {
-		last = e.appendEvent(t, memoryd.EventMemoryCreated)
-		e.log.waitRead(t, last)
-	}
+	e.appendRead(t, memoryd.EventMemoryCreated, 40)
 	if n := e.counter.fanOuts.Load(); n != 0 {
 		t.Fatalf("%d fan-out transactions for 40 memory.created events and no endpoint, want 0", n)
 	}
@@ -261,20 +272,7 @@ func TestWebhookEventsWithoutEndpointsWriteNoPosition(t *testing.T) {
 		t.Fatal(err)
 	}
 	seq := e.appendEvent(t, memoryd.EventMemoryCreated)
-	want := fmt.Sprintf("msg_%s_%d", strings.TrimPrefix(ep.ID, "wh_"), seq)
-	select {
-	case id := <-e.got:
-		if id != want {
-			t.Fatalf("delivered %q, want %q", id, want)
-		}
-	case <-time.After(testenv.WaitLimit):
-		t.Fatalf("%s not delivered within %s (testenv.WaitLimit)", want, testenv.WaitLimit)
-	}
-	select {
-	case id := <-e.got:
-		t.Fatalf("delivered %q, want only %q", id, want)
-	case <-time.After(200 * time.Millisecond):
-	}
+	e.expectIDs(t, 200*time.Millisecond, fmt.Sprintf("msg_%s_%d", strings.TrimPrefix(ep.ID, "wh_"), seq))
 	if pos := e.position(t); pos != seq {
 		t.Errorf("stored position %d after the fan-out, want %d", pos, seq)
 	}
