@@ -15,10 +15,7 @@ if [ ! -x /usr/bin/chromium ]; then
 		echo "chromium is not installed; run as root or: sudo apt-get install -y chromium" >&2
 		exit 1
 	fi
-	# Test binaries may call this at once, and apt takes one caller at a
-	# time: wait for the others, then look again.
-	exec 9>"${TMPDIR:-/tmp}/memoryd-apt.lock"
-	flock 9
+	source "$here/../apt/lock.sh"
 	if [ ! -x /usr/bin/chromium ]; then
 		echo "installing chromium from apt..." >&2
 		export DEBIAN_FRONTEND=noninteractive

@@ -10,10 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "PostgreSQL is not installed; run as root or: sudo apt-get install -y postgresql" >&2
 	exit 1
 fi
-# Test binaries may call this at once, and apt takes one caller at a
-# time: wait for the others, then look again.
-exec 9>"${TMPDIR:-/tmp}/memoryd-apt.lock"
-flock 9
+source "$(dirname "${BASH_SOURCE[0]}")/../apt/lock.sh"
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 	exit 0
 fi

@@ -10,10 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "ensure-gcc.sh: go test -race needs gcc; run as root or: sudo apt-get install -y gcc libc6-dev" >&2
 	exit 1
 fi
-# Test binaries may call this at once, and apt takes one caller at a
-# time: wait for the others, then look again.
-exec 9>"${TMPDIR:-/tmp}/memoryd-apt.lock"
-flock 9
+source "$(dirname "${BASH_SOURCE[0]}")/../apt/lock.sh"
 if command -v gcc >/dev/null 2>&1 && [ -f /usr/include/stdlib.h ]; then
 	exit 0
 fi

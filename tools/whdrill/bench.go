@@ -116,9 +116,10 @@ func report(label string, rcvs []*receiver, ids map[string]bool, at map[string]t
 				continue
 			}
 			seen[d.MemoryID] = true
-			fromAck = append(fromAck, d.Arrival.Sub(at[d.MemoryID]))
+			lat := d.Arrival.Sub(at[d.MemoryID])
+			fromAck = append(fromAck, lat)
 			sec := int(at[d.MemoryID].Sub(t0) / time.Second)
-			bySecond[sec] = append(bySecond[sec], d.Arrival.Sub(at[d.MemoryID]))
+			bySecond[sec] = append(bySecond[sec], lat)
 			fromCommit = append(fromCommit, d.Arrival.Sub(d.CreatedAt))
 		}
 	}
