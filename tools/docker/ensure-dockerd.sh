@@ -9,10 +9,14 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 if ! command -v dockerd >/dev/null 2>&1; then
-  log "installing docker.io from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
+  source "$(dirname "${BASH_SOURCE[0]}")/../apt/lock.sh"
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "installing docker.io from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq docker.io >/dev/null
+  fi
+  exec 9>&-
 fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   log "starting dockerd (log: /tmp/dockerd.log)"

@@ -7,6 +7,10 @@ py=/usr/bin/python3
 if [ -x "$py" ] && "$py" -c 'import pytest' 2>/dev/null; then
 	exit 0
 fi
+source "$(dirname "${BASH_SOURCE[0]}")/../apt/lock.sh"
+if [ -x "$py" ] && "$py" -c 'import pytest' 2>/dev/null; then
+	exit 0
+fi
 echo "installing python3-pytest from apt" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null

@@ -10,10 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 log() { echo "postgres image: $*" >&2; }
 bash ../../pg/ensure-postgres.sh
-dpkg-query -W postgresql-15 >/dev/null 2>&1 || {
-	log "installing postgresql-15 from apt"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-}
+if ! dpkg-query -W postgresql-15 >/dev/null 2>&1; then
+	source ../../apt/lock.sh
+	dpkg-query -W postgresql-15 >/dev/null 2>&1 || {
+		log "installing postgresql-15 from apt"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+	}
+	exec 9>&-
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
