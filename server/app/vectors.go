@@ -43,7 +43,8 @@ const vectorsUsage = "vector index: empty for the in-process index, or weaviate:
 func vectorFlags(fs *envFlags, c *VectorsConfig) {
 	fs.str(&c.URL, "vectors", "", vectorsUsage)
 	fs.str(&c.APIKey, "weaviate-api-key", "", "API key for Weaviate")
-	fs.str(&c.SearchEf, "search-ef", "", fmt.Sprintf("in-process index: candidates each semantic search explores, %d-%d "+
+	fs.str(&c.SearchEf, "search-ef", "", fmt.Sprintf("in-process index: candidates each semantic search explores in a workspace of "+
+		"100,000 vectors or more (smaller ones explore proportionally fewer, at least 64), %d-%d "+
 		"(more: higher recall, slower), or exact to rank every vector; empty for %d", minSearchEf, maxSearchEf, memindex.DefaultEfSearch))
 }
 

@@ -42,7 +42,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each measured phase runs")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured run before each phase (connections, caches)")
 	flag.IntVar(&o.words, "words", 20, "words per memory text")
-	flag.IntVar(&o.seed, "seed", 2000, "memories created (untimed) before gets/search when no creates phase ran")
+	flag.IntVar(&o.seed, "seed", 2000, "memories created (untimed) before gets/search when no creates phase ran (search: 0 for none)")
 	flag.StringVar(&o.search, "search-mode", "semantic", "search mode: semantic, keyword or hybrid")
 	flag.Float64Var(&o.rate, "rate", 0, "requests a second in all, paced, latency counted from each request's slot (0: as fast as the clients go)")
 	flag.StringVar(&o.http, "http", "raw", "client: raw (HTTP/1.1 written and parsed in place, light on the shared CPU) or std (net/http)")
@@ -80,7 +80,9 @@ func run(ctx context.Context, o options) error {
 			r := phase(ctx, o, "creates", o.duration, createOp(c, o.words, ids))
 			r.print()
 		case "gets", "search":
-			if ids == nil || ids.len() == 0 {
+			// A search needs no ids: -seed 0 measures searches on what the
+			// workspace holds already, with no creates just before them.
+			if (ids == nil || ids.len() == 0) && !(m == "search" && o.seed == 0) {
 				var err error
 				if ids, err = seed(ctx, c, o); err != nil {
 					return err

@@ -4,8 +4,10 @@
 // 1024 (rows.go) and scores are cosine similarities (dot products of unit
 // vectors, AVX2 on amd64). Each vector also has an 8-bit code that graph
 // walks and scans rank by, re-ranking their best few exactly
-// (quantize.go). A search's breadth is per index (WithHNSW) or per query
-// (SearchEf), ExactEf for an exact scan; an unfiltered graph search may
+// (quantize.go). A search's breadth is per index (WithHNSW; unfiltered
+// searches in workspaces under 100,000 vectors explore proportionally
+// fewer candidates, sizedEf) or per query (SearchEf), ExactEf for an
+// exact scan; an unfiltered graph search may
 // stop before its breadth once its best results have settled (earlyStop). Workspaces under WithExactBelow vectors
 // (default 2000) are scanned exactly; larger ones keep an HNSW graph
 // (int32 links, level 0 in flat chunks too). Filters are applied inside the search, not by

@@ -14,7 +14,8 @@ import (
 // (BenchmarkOverlap) a query's true top-10 mixes its few cluster mates
 // with near-misses from anywhere, which no graph reaches cheaply, and
 // ef=128 finds only ~0.86 of them. The default breadth is set for that
-// data (recall@10 >= 0.95; the exact scan is the ceiling), and
+// data at 100,000 vectors (recall@10 >= 0.95; the exact scan is the
+// ceiling; smaller workspaces reach it with fewer, sizedEf), and
 // WithHNSW's efSearch or Index.SearchEf trade it back for speed where the
 // data is easier. A larger M (32, efConstruction 200) reaches 0.95 at
 // half the breadth, but doubles the linker's CPU per vector, which every

@@ -35,7 +35,8 @@ const (
 // ranking. The build uses the default M and efConstruction unless
 // MEMINDEX_HNSW="M,efConstruction" says otherwise; MEMINDEX_EF lists the
 // breadths ("64,128,..."), MEMINDEX_N the size (clusters stay at ten
-// vectors each). Run with -benchtime 1x:
+// vectors each); the last row searches at the index's setting, as the
+// server does. Run with -benchtime 1x:
 //
 //	go test -run '^$' -bench Overlap -benchtime 1x -timeout 30m ./server/vector/memindex/
 func BenchmarkOverlap(b *testing.B) {
@@ -68,6 +69,13 @@ func BenchmarkOverlap(b *testing.B) {
 			}
 		})
 	}
+	// The index's setting, as the server searches: under efAtSize vectors
+	// its breadth shrinks with the size (sizedEf).
+	b.Run(fmt.Sprintf("setting=%d/sized=%d", DefaultEfSearch, sizedEf(DefaultEfSearch, int64(n))), func(b *testing.B) {
+		for b.Loop() {
+			reportClients(b, x, queries, 0, truth)
+		}
+	})
 }
 
 // reportClients runs queries (k=10) spread over overlapClients goroutines

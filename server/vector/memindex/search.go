@@ -32,13 +32,39 @@ func (s *space) search(q []float32, k, ef int, allow func(string) bool) ([]memor
 	if len(q) != s.dim {
 		return nil, s.dimError(len(q))
 	}
-	if ef == 0 {
+	setting := ef == 0
+	if setting {
 		ef = s.cfg.efSearch
 	}
 	if ef == ExactEf || s.preferExact(k, ef, allow) {
 		return s.exact(q, k, allow), nil
 	}
+	if setting && allow == nil {
+		ef = sizedEf(ef, s.live.Load())
+	}
 	return s.graphSearch(q, k, ef, allow), nil
+}
+
+// efAtSize is the workspace size at which the index's breadth setting
+// applies in full. A smaller graph reaches the same recall with
+// proportionally fewer candidates (BenchmarkOverlap with MEMINDEX_N), so
+// an unfiltered search at the setting explores ef*live/efAtSize of them,
+// at least minSizedEf; larger graphs keep the setting. A filtered search
+// keeps it too: it meets allowed nodes only now and then, and the planner
+// (preferExact) costs it at the full breadth. An explicit per-call breadth
+// (SearchEf) is taken as given.
+const (
+	efAtSize   = 100_000
+	minSizedEf = 64
+)
+
+// sizedEf is the breadth of an unfiltered search at the setting ef in a
+// workspace of live vectors.
+func sizedEf(ef int, live int64) int {
+	if live >= efAtSize {
+		return ef
+	}
+	return min(ef, max(minSizedEf, int(int64(ef)*live/efAtSize)))
 }
 
 // efSearch is the breadth a query explores: ef, never less than k.

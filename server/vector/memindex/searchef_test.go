@@ -50,3 +50,69 @@ func TestSearchEf(t *testing.T) {
 		sameRanking(t, mustSearch(t, ex, "w", q, 10, nil), exactTopK(vecs, q, 10))
 	}
 }
+
+// At the index's setting an unfiltered search explores fewer candidates
+// in a smaller graph (sizedEf); a filtered search and an explicit
+// breadth are taken as given.
+func TestSettingScalesWithWorkspaceSize(t *testing.T) {
+	vecs := clustered(5, 3000, 64, 300, 1.6)
+	queries := clustered(6, 40, 64, 300, 1.6)
+	const setting = 300 // a graph search at 3,000 vectors (over smallGraph*setting)
+	x := New(WithExactBelow(0), WithHNSW(4, 8, setting))
+	load(t, x, "w", vecs)
+	drained(t, x.space("w", false)) // an unlinked tail is scanned exactly at any breadth
+	sized := sizedEf(setting, int64(len(vecs)))
+	if sized != minSizedEf {
+		t.Fatalf("sizedEf(%d, %d) = %d, want %d", setting, len(vecs), sized, minSizedEf)
+	}
+	all := func(string) bool { return true }
+	differs := 0
+	for _, q := range queries {
+		atSetting := mustSearch(t, x, "w", q, 10, nil)
+		sameRanking(t, atSetting, searchEf(t, x, q, sized, nil))
+		full := searchEf(t, x, q, setting, nil)
+		if !equalIDs(atSetting, full) {
+			differs++
+		}
+		sameRanking(t, mustSearch(t, x, "w", q, 10, all), searchEf(t, x, q, setting, all))
+	}
+	if differs == 0 {
+		t.Fatalf("every search at the setting ranked as one of breadth %d: want the breadth scaled to %d", setting, sized)
+	}
+}
+
+func TestSizedEf(t *testing.T) {
+	for _, c := range []struct {
+		ef   int
+		live int64
+		want int
+	}{
+		{768, 200_000, 768}, {768, 100_000, 768}, {768, 50_000, 384},
+		{768, 20_000, 153}, {768, 6_000, minSizedEf}, {32, 50_000, 32},
+	} {
+		if got := sizedEf(c.ef, c.live); got != c.want {
+			t.Errorf("sizedEf(%d, %d) = %d, want %d", c.ef, c.live, got, c.want)
+		}
+	}
+}
+
+func searchEf(t *testing.T, x *Index, q []float32, ef int, allow func(string) bool) []memoryd.Scored {
+	t.Helper()
+	hits, err := x.SearchEf("w", q, 10, ef, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
+}
+
+func equalIDs(a, b []memoryd.Scored) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID {
+			return false
+		}
+	}
+	return true
+}
