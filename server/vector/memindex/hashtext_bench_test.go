@@ -70,6 +70,11 @@ func BenchmarkHashTexts(b *testing.B) {
 					}
 				})
 			}
+			b.Run("setting", func(b *testing.B) { // as the server searches (sizedEf)
+				for b.Loop() {
+					reportClients(b, x, queries, 0, truth)
+				}
+			})
 		})
 	}
 }

@@ -71,7 +71,7 @@ func BenchmarkOverlap(b *testing.B) {
 	}
 	// The index's setting, as the server searches: under efAtSize vectors
 	// its breadth shrinks with the size (sizedEf).
-	b.Run(fmt.Sprintf("setting=%d/sized=%d", DefaultEfSearch, sizedEf(DefaultEfSearch, int64(n))), func(b *testing.B) {
+	b.Run(fmt.Sprintf("setting=%d/sized=%d", DefaultEfSearch, sizedEf(DefaultEfSearch, 10, int64(n))), func(b *testing.B) {
 		for b.Loop() {
 			reportClients(b, x, queries, 0, truth)
 		}

@@ -40,7 +40,7 @@ func (s *space) search(q []float32, k, ef int, allow func(string) bool) ([]memor
 		return s.exact(q, k, allow), nil
 	}
 	if setting && allow == nil {
-		ef = sizedEf(ef, s.live.Load())
+		ef = sizedEf(ef, k, s.live.Load())
 	}
 	return s.graphSearch(q, k, ef, allow), nil
 }
@@ -49,7 +49,9 @@ func (s *space) search(q []float32, k, ef int, allow func(string) bool) ([]memor
 // applies in full. A smaller graph reaches the same recall with
 // proportionally fewer candidates (BenchmarkOverlap with MEMINDEX_N), so
 // an unfiltered search at the setting explores ef*live/efAtSize of them,
-// at least minSizedEf; larger graphs keep the setting. A filtered search
+// at least minSizedEf and at least the best it re-scores exactly
+// (rerankOf(k): a wide top-k, such as hybrid's, keeps a wide walk);
+// larger graphs keep the setting. A filtered search
 // keeps it too: it meets allowed nodes only now and then, and the planner
 // (preferExact) costs it at the full breadth. An explicit per-call breadth
 // (SearchEf) is taken as given.
@@ -58,13 +60,13 @@ const (
 	minSizedEf = 64
 )
 
-// sizedEf is the breadth of an unfiltered search at the setting ef in a
-// workspace of live vectors.
-func sizedEf(ef int, live int64) int {
+// sizedEf is the breadth of an unfiltered top-k search at the setting ef
+// in a workspace of live vectors.
+func sizedEf(ef, k int, live int64) int {
 	if live >= efAtSize {
 		return ef
 	}
-	return min(ef, max(minSizedEf, int(int64(ef)*live/efAtSize)))
+	return min(ef, max(minSizedEf, rerankOf(k), int(int64(ef)*live/efAtSize)))
 }
 
 // efSearch is the breadth a query explores: ef, never less than k.

@@ -61,9 +61,9 @@ func TestSettingScalesWithWorkspaceSize(t *testing.T) {
 	x := New(WithExactBelow(0), WithHNSW(4, 8, setting))
 	load(t, x, "w", vecs)
 	drained(t, x.space("w", false)) // an unlinked tail is scanned exactly at any breadth
-	sized := sizedEf(setting, int64(len(vecs)))
+	sized := sizedEf(setting, 10, int64(len(vecs)))
 	if sized != minSizedEf {
-		t.Fatalf("sizedEf(%d, %d) = %d, want %d", setting, len(vecs), sized, minSizedEf)
+		t.Fatalf("sizedEf(%d, 10, %d) = %d, want %d", setting, len(vecs), sized, minSizedEf)
 	}
 	all := func(string) bool { return true }
 	differs := 0
@@ -83,15 +83,16 @@ func TestSettingScalesWithWorkspaceSize(t *testing.T) {
 
 func TestSizedEf(t *testing.T) {
 	for _, c := range []struct {
-		ef   int
-		live int64
-		want int
+		ef, k int
+		live  int64
+		want  int
 	}{
-		{768, 200_000, 768}, {768, 100_000, 768}, {768, 50_000, 384},
-		{768, 20_000, 153}, {768, 6_000, minSizedEf}, {32, 50_000, 32},
+		{768, 10, 200_000, 768}, {768, 10, 100_000, 768}, {768, 10, 50_000, 384},
+		{768, 10, 20_000, 153}, {768, 10, 6_000, minSizedEf}, {32, 10, 50_000, 32},
+		{768, 50, 6_000, rerankOf(50)}, {768, 50, 50_000, 384}, {100, 50, 6_000, 100},
 	} {
-		if got := sizedEf(c.ef, c.live); got != c.want {
-			t.Errorf("sizedEf(%d, %d) = %d, want %d", c.ef, c.live, got, c.want)
+		if got := sizedEf(c.ef, c.k, c.live); got != c.want {
+			t.Errorf("sizedEf(%d, %d, %d) = %d, want %d", c.ef, c.k, c.live, got, c.want)
 		}
 	}
 }
