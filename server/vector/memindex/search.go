@@ -51,10 +51,10 @@ func (s *space) search(q []float32, k, ef int, allow func(string) bool) ([]memor
 // an unfiltered search at the setting explores ef*live/efAtSize of them,
 // at least minSizedEf and at least the best it re-scores exactly
 // (rerankOf(k): a wide top-k, such as hybrid's, keeps a wide walk);
-// larger graphs keep the setting. A filtered search
-// keeps it too: it meets allowed nodes only now and then, and the planner
-// (preferExact) costs it at the full breadth. An explicit per-call breadth
-// (SearchEf) is taken as given.
+// larger graphs keep the setting. A filtered search keeps it too: it
+// meets allowed nodes only now and then, and the planner (preferExact)
+// costs it at the full breadth. An explicit per-call breadth (SearchEf)
+// is taken as given.
 const (
 	efAtSize   = 100_000
 	minSizedEf = 64

@@ -1,6 +1,7 @@
 package memindex
 
 import (
+	"slices"
 	"testing"
 
 	memoryd "github.com/memoryd/memoryd/server"
@@ -107,13 +108,5 @@ func searchEf(t *testing.T, x *Index, q []float32, ef int, allow func(string) bo
 }
 
 func equalIDs(a, b []memoryd.Scored) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].ID != b[i].ID {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(a, b, func(x, y memoryd.Scored) bool { return x.ID == y.ID })
 }
