@@ -16,7 +16,9 @@
 // one database: node W on Weaviate, node I on the in-process index. The
 // vectors go in as client embeddings through node W's API; node I learns
 // them from the shared log, so both answer from the same memories.
-// -inproc-ef runs one node I per search ef (recall against speed).
+// -inproc-ef runs one node I per search ef (recall against speed); as
+// --search-ef, each is the breadth at 100,000 vectors, and with -n below
+// that the node searches proportionally fewer candidates (at least 64).
 //
 // "HTTP floor in front of Weaviate" is the least any service answering
 // over HTTP in front of Weaviate costs on this machine: a server in the
@@ -75,7 +77,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 41, "data set seed")
 	flag.BoolVar(&o.pgStatements, "pg-statements", false, "load pg_stat_statements and show PostgreSQL's busiest statements per row")
 	flag.IntVar(&o.rounds, "rounds", 1, "times every row is measured, in alternating order (later rows profit from what earlier ones warmed, or suffer from work the load left behind)")
-	efs := flag.String("inproc-ef", "768", "comma-separated --search-ef values, one in-process node each")
+	efs := flag.String("inproc-ef", "768", "comma-separated --search-ef values (the breadth at 100,000 vectors; fewer below), one in-process node each")
 	flag.Parse()
 	for _, f := range strings.Split(*efs, ",") {
 		ef, err := strconv.Atoi(strings.TrimSpace(f))

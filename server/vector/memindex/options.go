@@ -99,8 +99,9 @@ func WithExactBelow(n int) Option {
 
 // WithHNSW sets the graph's degree M (level 0 keeps 2*M links), the
 // construction breadth and the default search breadth (a search explores
-// max(k, efSearch) candidates; ExactEf makes every search exact). Values
-// <= 0 keep the defaults.
+// max(k, efSearch) candidates, an unfiltered one in a workspace under
+// 100,000 vectors proportionally fewer, sizedEf; ExactEf makes every
+// search exact). Values <= 0 keep the defaults.
 func WithHNSW(m, efConstruction, efSearch int) Option {
 	return func(c *config) {
 		if m > 1 {
