@@ -85,6 +85,11 @@ type Index struct {
 	// answer (or since Open); see do.
 	unready atomic.Bool
 
+	// single gathers one-memory writes into shared requests (coalesce.go);
+	// joinedRequests counts the requests it sent.
+	single         *coalescer
+	joinedRequests atomic.Int64
+
 	createMu sync.Mutex // serialises creating the collection
 	mu       sync.Mutex
 	schema   bool                // the collection is known to exist
@@ -119,7 +124,7 @@ func Open(cfg Config) (*Index, error) {
 		// setup would call Weaviate now, and Open must not need Weaviate up.
 		wc.Headers = map[string]string{"Authorization": "Bearer " + cfg.APIKey}
 	}
-	x := &Index{cfg: cfg, tenants: map[string]struct{}{}}
+	x := &Index{cfg: cfg, tenants: map[string]struct{}{}, single: newCoalescer()}
 	x.unready.Store(true)
 	var err error
 	if cfg.GRPCHost != "" {

@@ -41,16 +41,22 @@ func (x *Index) UpsertBatch(workspace string, ids []string, vecs [][]float32) er
 // last wins. Every doc is checked before any is written. A failure may
 // leave some batches written; retrying the same docs is safe, since
 // object ids are derived from (workspace, id).
+//
+// A single doc joins the workspace's other single writes (coalesce.go).
 func (x *Index) UpsertDocs(workspace string, docs []Doc) error {
 	for _, d := range docs {
 		if err := x.checkVector(d.Vector, "vector"); err != nil {
 			return err
 		}
 	}
+	if len(docs) == 1 {
+		return x.upsertOne(workspace, docs[0])
+	}
 	docs = lastOfEach(docs)
 	for start := 0; start < len(docs); start += batchSize {
 		if err := x.retry("upsert", func(ctx context.Context) error {
-			return x.writeBatch(ctx, workspace, docs[start:min(start+batchSize, len(docs))])
+			_, err := x.writeObjects(ctx, workspace, docs[start:min(start+batchSize, len(docs))], false)
+			return err
 		}); err != nil {
 			return err
 		}
@@ -131,10 +137,14 @@ func (x *Index) do(name string, op func(ctx context.Context) error) error {
 	return err
 }
 
-func (x *Index) writeBatch(ctx context.Context, workspace string, docs []Doc) error {
+// writeObjects writes one batch request of docs. When Weaviate answered,
+// objErrs holds each doc's error (nil when stored) and err the first of
+// them; when the request failed, objErrs is nil. waited: callers wait for
+// this request (see below).
+func (x *Index) writeObjects(ctx context.Context, workspace string, docs []Doc, waited bool) (objErrs []error, err error) {
 	tenant, err := x.ensureTenant(ctx, workspace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	objs := make([]*models.Object, len(docs))
 	for i, d := range docs {
@@ -144,9 +154,9 @@ func (x *Index) writeBatch(ctx context.Context, workspace string, docs []Doc) er
 		}
 	}
 	c := x.client
-	if len(objs) == 1 && x.rest != nil {
-		// One memory's write waits for this: REST notices a vanished
-		// Weaviate within deadPeerTimeout, gRPC only at the request limit.
+	if waited && x.rest != nil {
+		// API writes wait for this: REST notices a vanished Weaviate
+		// within deadPeerTimeout, gRPC only at the request limit.
 		c = x.rest
 	}
 	res, err := c.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
@@ -156,14 +166,18 @@ func (x *Index) writeBatch(ctx context.Context, workspace string, docs []Doc) er
 		res, err = x.rest.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
 	}
 	if err != nil {
-		return classify(ctx, "batch", err)
+		return nil, classify(ctx, "batch", err)
 	}
+	objErrs = make([]error, len(docs))
 	for i, r := range res {
 		if r.Result != nil && r.Result.Errors != nil && len(r.Result.Errors.Error) > 0 && i < len(docs) {
-			return classify(ctx, "batch", fmt.Errorf("memory %q: %s", docs[i].ID, r.Result.Errors.Error[0].Message))
+			objErrs[i] = classify(ctx, "batch", fmt.Errorf("memory %q: %s", docs[i].ID, r.Result.Errors.Error[0].Message))
+			if err == nil {
+				err = objErrs[i]
+			}
 		}
 	}
-	return nil
+	return objErrs, err
 }
 
 // Delete removes id's vector; memoryd.ErrNotFound when there is none.
