@@ -2,6 +2,7 @@ package weaviate
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -59,16 +60,32 @@ func (x *Index) upsertOne(workspace string, d Doc) error {
 	c.mu.Lock()
 	delete(c.next, workspace) // later writes gather the next batch
 	c.mu.Unlock()
+	defer c.handOver(workspace, b)
 	b.errs = x.sendJoined(workspace, b.docs)
+	return b.errs[i]
+}
+
+// errNotSent answers the callers of a batch whose sender panicked.
+var errNotSent = errors.New("weaviate upsert: the batch was not sent")
+
+// handOver answers b's callers and lets the workspace's next batch go,
+// even when sending b panicked: a stuck batch would hold every later
+// write of the workspace.
+func (c *coalescer) handOver(workspace string, b *joined) {
+	if b.errs == nil {
+		b.errs = make([]error, len(b.docs))
+		for k := range b.errs {
+			b.errs[k] = errNotSent
+		}
+	}
 	close(b.done)
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if nb := c.next[workspace]; nb != nil {
 		close(nb.ready) // its first caller sends it; the workspace stays in flight
 	} else {
 		delete(c.flying, workspace)
 	}
-	c.mu.Unlock()
-	return b.errs[i]
 }
 
 // sendJoined writes docs (checked already) and returns each one's error:

@@ -80,3 +80,33 @@ func TestSingleUpsertsOfTwoWorkspaces(t *testing.T) {
 		}
 	}
 }
+
+// A batch whose sending panicked still answers its callers and lets the
+// next batch of its workspace go.
+func TestHandOverAfterPanic(t *testing.T) {
+	c := newCoalescer()
+	b := &joined{docs: []Doc{{ID: "a"}, {ID: "b"}}, ready: make(chan struct{}), done: make(chan struct{})}
+	nb := &joined{ready: make(chan struct{}), done: make(chan struct{})}
+	c.flying["ws"], c.next["ws"] = true, nb
+	func() {
+		defer func() { _ = recover() }()
+		defer c.handOver("ws", b)
+		panic("send failed")
+	}()
+	select {
+	case <-b.done:
+	default:
+		t.Fatal("the batch's callers are still waiting")
+	}
+	if len(b.errs) != 2 || b.errs[0] != errNotSent || b.errs[1] != errNotSent {
+		t.Fatalf("errs = %v, want errNotSent for both", b.errs)
+	}
+	select {
+	case <-nb.ready:
+	default:
+		t.Fatal("the next batch was not let go")
+	}
+	if !c.flying["ws"] {
+		t.Fatal("the workspace is no longer in flight while its next batch goes")
+	}
+}

@@ -86,7 +86,7 @@ type Index struct {
 	unready atomic.Bool
 
 	// single gathers one-memory writes into shared requests (coalesce.go);
-	// joinedRequests counts the requests it sent.
+	// joinedRequests counts the batches it sent.
 	single         *coalescer
 	joinedRequests atomic.Int64
 
