@@ -22,9 +22,11 @@
 // SearchIDs or SearchFilter instead.
 //
 // Writes go through Weaviate's batch API: gRPC for batches of several
-// objects when Config.GRPCHost is set, REST otherwise (a single write's
-// upsert must fail fast when Weaviate's host vanished, which only the
-// REST connections notice: see deadPeerTimeout). Every request runs
+// objects when Config.GRPCHost is set, REST otherwise. Single writes (an
+// API create or update waits for its own) are gathered per workspace into
+// shared requests (coalesce.go) and go over REST: they must fail fast
+// when Weaviate's host vanished, which only the REST connections notice
+// (see deadPeerTimeout). Every request runs
 // under Config.Timeout; when Weaviate is down or slow, methods return
 // memoryd.EUNAVAILABLE.
 package weaviate
