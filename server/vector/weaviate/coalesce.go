@@ -113,6 +113,9 @@ func (x *Index) sendJoined(workspace string, docs []Doc) []error {
 		}
 		copy(sent[start:], objErrs)
 	}
+	if len(send) == len(docs) { // no id twice: send is docs
+		return sent
+	}
 	at := make(map[string]int, len(send))
 	for k, d := range send {
 		at[d.ID] = k
